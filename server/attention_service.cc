@@ -1,0 +1,1 @@
+// AttentionService: filled in by the server work.

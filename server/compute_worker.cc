@@ -24,7 +24,10 @@ struct ComputeWorker::Task {
 };
 
 ComputeWorker::ComputeWorker(const Options& options, Metrics* metrics)
-    : options_(options), metrics_(metrics), thread_([this] { Loop(); }) {}
+    : options_(options), metrics_(metrics) {
+  if (metrics_ != nullptr) metrics_->QueueDepth(options_.model).Set(0);
+  thread_ = std::thread([this] { Loop(); });
+}
 
 ComputeWorker::~ComputeWorker() {
   {
@@ -116,6 +119,10 @@ void ComputeWorker::Loop() {
       }
     }
     const absl::Time start = absl::Now();
+    if (metrics_ != nullptr) {
+      metrics_->QueueDuration(options_.model)
+          .Observe(absl::ToDoubleSeconds(start - task->enqueued));
+    }
     absl::Status status;
     try {
       status = task->work();
@@ -124,8 +131,6 @@ void ComputeWorker::Loop() {
           "out of memory while computing the request");
     }
     if (metrics_ != nullptr) {
-      metrics_->QueueDuration(options_.model)
-          .Observe(absl::ToDoubleSeconds(start - task->enqueued));
       metrics_->ComputeDuration(options_.model)
           .Observe(absl::ToDoubleSeconds(absl::Now() - start));
     }

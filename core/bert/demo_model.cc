@@ -116,30 +116,16 @@ class NormalGenerator {
 
 }  // namespace
 
-absl::StatusOr<DemoModel> MakeDemoModel() {
-  DemoModel demo;
-  demo.vocab = DemoVocab();
+absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
+    const BertConfig& config, uint64_t seed) {
   auto model = std::make_shared<BertModel>();
-  BertConfig& config = model->config;
-  config.architecture = "BertModel (demo, random weights)";
-  config.hidden_size = 128;
-  config.num_layers = 2;
-  config.num_heads = 4;
-  config.intermediate_size = 512;
-  config.activation = Activation::kGeluErf;
-  config.layer_norm_eps = 1e-12f;
-  config.max_position_embeddings = 512;
-  config.type_vocab_size = 2;
-  config.vocab_size = static_cast<int64_t>(demo.vocab.size());
+  model->config = config;
   model->max_length = config.max_position_embeddings;
   model->default_pooling = Pooling::kMean;
   model->default_normalize = true;
-
-  NormalGenerator normal(20261127);
-  const int64_t h = config.hidden_size;
-  // LayerNorm weights are 1 and biases 0, as BERT initialises them;
-  // everything else is N(0, 0.02) like BERT's initializer_range.
+  NormalGenerator normal(seed);
   auto source = [&](const std::string& name) -> absl::StatusOr<Tensor> {
+    const int64_t h = config.hidden_size;
     std::vector<int64_t> shape;
     if (name == "embeddings.word_embeddings.weight") {
       shape = {config.vocab_size, h};
@@ -161,18 +147,37 @@ absl::StatusOr<DemoModel> MakeDemoModel() {
       shape = {h};
     }
     const bool norm_weight = name.find("LayerNorm.weight") != std::string::npos;
-    const bool norm_bias = name.find("LayerNorm.bias") != std::string::npos;
+    const bool bias = name.find(".bias") != std::string::npos;
     Tensor t(DType::kFP32, shape);
     float* p = t.data<float>();
     for (int64_t i = 0; i < t.num_elements(); ++i) {
-      p[i] = norm_weight ? 1.0f : norm_bias ? 0.0f : 0.02f * normal.Next();
+      p[i] = norm_weight ? 1.0f : bias ? 0.0f : 0.02f * normal.Next();
     }
     return t;
   };
-  auto weights = BuildBertWeights(config, source, "demo model");
+  auto weights = BuildBertWeights(config, source, "random model");
   if (!weights.ok()) return weights.status();
   model->weights = *std::move(weights);
-  demo.model = std::move(model);
+  return std::shared_ptr<const BertModel>(std::move(model));
+}
+
+absl::StatusOr<DemoModel> MakeDemoModel() {
+  DemoModel demo;
+  demo.vocab = DemoVocab();
+  BertConfig config;
+  config.architecture = "BertModel (demo, random weights)";
+  config.hidden_size = 128;
+  config.num_layers = 2;
+  config.num_heads = 4;
+  config.intermediate_size = 512;
+  config.activation = Activation::kGeluErf;
+  config.layer_norm_eps = 1e-12f;
+  config.max_position_embeddings = 512;
+  config.type_vocab_size = 2;
+  config.vocab_size = static_cast<int64_t>(demo.vocab.size());
+  auto model = MakeRandomBertModel(config, 20261127);
+  if (!model.ok()) return model.status();
+  demo.model = *std::move(model);
   return demo;
 }
 

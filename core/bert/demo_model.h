@@ -1,6 +1,7 @@
 #ifndef ATTNSERVE_CORE_BERT_DEMO_MODEL_H_
 #define ATTNSERVE_CORE_BERT_DEMO_MODEL_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ struct DemoModel {
 
 // Deterministic: every call returns the same weights and vocabulary.
 absl::StatusOr<DemoModel> MakeDemoModel();
+
+// A model of any BERT shape with random weights from `seed` (LayerNorm weights
+// 1, biases 0, everything else N(0, 0.02) as BERT initialises them), default
+// pooling MEAN with normalisation. For the demo model and benchmarks.
+absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
+    const BertConfig& config, uint64_t seed);
 
 }  // namespace attnserve::core
 

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Side-by-side encoder benchmark: attnserve's core encoder vs torch 1.13 and ONNX Runtime.
+
+Run with Debian's interpreter, after `./dev build`:
+  OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/compare_encoder.py [--reps 10] [--rounds 3]
+Every peer gets the same weights (a random BERT written as a Hugging Face directory), the same
+shapes and the same thread count (2). Each round runs every peer once per shape; the table gives
+the median over rounds of each peer's median time, ratios to attnserve, and achieved GFLOP/s.
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+import torch.utils.mkldnn
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "peers"))
+import torch_bert  # noqa: E402
+
+MODELS = {  # name: (hidden, layers, heads, intermediate)
+    "minilm-l6": (384, 6, 12, 1536),
+    "bert-base": (768, 12, 12, 3072),
+}
+MIXED = [8 + (i * 37) % 121 for i in range(32)]  # 32 lengths in 8..128
+SHAPES = [  # (model, label, lengths of the sequences in the batch)
+    ("minilm-l6", "1x16", [16]),
+    ("bert-base", "1x128", [128]),
+    ("bert-base", "8x128", [128] * 8),
+    ("bert-base", "32x128", [128] * 32),
+    ("bert-base", "1x512", [512]),
+    ("bert-base", "mixed32", MIXED),
+]
+
+
+def flops(model, lengths):
+    hidden, layers, _, inter = MODELS[model]
+    total = 0
+    for s in lengths:  # QKV + O: 8 T H^2, FFN: 4 T H I, attention: 4 T S H
+        total += layers * (8 * s * hidden * hidden + 4 * s * hidden * inter + 4 * s * s * hidden)
+    return total
+
+
+def median_ms(fn, reps):
+    fn()
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def torch_times(model_dir, shapes, reps, threads):
+    torch.set_num_threads(threads)
+    model = torch_bert.TorchBert(model_dir).eval()
+    mkldnn_model = torch.utils.mkldnn.to_mkldnn(torch_bert.TorchBert(model_dir).eval())
+    out = {}
+    with torch.no_grad():
+        for label, lengths in shapes:
+            b, s = len(lengths), max(lengths)
+            ids = torch.randint(1000, 20000, (b, s))
+            mask = torch.zeros(b, s, dtype=torch.long)
+            for i, n in enumerate(lengths):
+                mask[i, :n] = 1
+            fp32 = min(median_ms(lambda: m(ids, mask), reps) for m in (model, mkldnn_model))
+            with torch.cpu.amp.autocast(dtype=torch.bfloat16):
+                bf16 = median_ms(lambda: model(ids, mask), reps)
+            out[label] = {"torch": fp32, "torch-bf16": bf16}
+    return out
+
+
+def export_onnx(model_dir, path):
+    model = torch_bert.TorchBert(model_dir).eval()
+    ids = torch.randint(1000, 20000, (2, 16))
+    torch.onnx.export(model, (ids, torch.ones_like(ids)), path,
+                      input_names=["input_ids", "attention_mask"], output_names=["hidden"],
+                      dynamic_axes={"input_ids": {0: "b", 1: "s"},
+                                    "attention_mask": {0: "b", 1: "s"}},
+                      opset_version=14)
+
+
+def ort_times(onnx_path, shapes, reps, threads):
+    peers = HERE / "peers"
+    if not (peers / "node_modules" / "onnxruntime-node").exists():
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=peers,
+                       check=True, env={**os.environ, "ONNXRUNTIME_NODE_INSTALL": "skip"})
+    out = {}
+    for label, lengths in shapes:  # ORT gets the batch padded to the longest, as torch does
+        res = subprocess.run(["node", str(peers / "ort_runner.js"), onnx_path, str(threads),
+                              str(reps), str(len(lengths)), str(max(lengths))],
+                             check=True, capture_output=True, text=True)
+        out[label] = {"ort": json.loads(res.stdout.splitlines()[-1])["ms"]}
+    return out
+
+
+def ours_times(binary, model_dir, shapes, reps, threads):
+    out = {}
+    for label, lengths in shapes:
+        row = {}
+        for dtype in ("fp32", "bf16"):
+            res = subprocess.run([binary, "--model_dir", model_dir, "--threads", str(threads),
+                                  "--reps", str(reps), "--dtype", dtype,
+                                  "--lengths", ",".join(map(str, lengths))],
+                                 check=True, capture_output=True, text=True)
+            row["attnserve" if dtype == "fp32" else "attnserve-bf16"] = json.loads(
+                res.stdout.splitlines()[-1])["ms"]
+            if label == "mixed32" and dtype == "fp32":  # the same batch padded to the longest
+                res = subprocess.run([binary, "--model_dir", model_dir, "--threads",
+                                      str(threads), "--reps", str(reps), "--dtype", dtype,
+                                      "--lengths", ",".join([str(max(lengths))] * len(lengths))],
+                                     check=True, capture_output=True, text=True)
+                row["attnserve-padded"] = json.loads(res.stdout.splitlines()[-1])["ms"]
+        out[label] = row
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default="", help="comma-separated shape labels")
+    ap.add_argument("--binary", default=str(HERE.parent / "build/bin/encoder_timing"))
+    args = ap.parse_args()
+    wanted = set(args.only.split(",")) if args.only else None
+
+    results = {}  # (model, label) -> peer -> [ms per round]
+    with tempfile.TemporaryDirectory() as tmp:
+        for model, (hidden, layers, heads, inter) in MODELS.items():
+            shapes = [(label, lengths) for m, label, lengths in SHAPES
+                      if m == model and (wanted is None or label in wanted)]
+            if not shapes:
+                continue
+            model_dir = os.path.join(tmp, model)
+            torch_bert.random_bert_dir(model_dir, hidden, layers, heads, inter)
+            onnx_path = os.path.join(tmp, model + ".onnx")
+            export_onnx(model_dir, onnx_path)
+            for _ in range(args.rounds):
+                for peer_times in (ours_times(args.binary, model_dir, shapes, args.reps,
+                                              args.threads),
+                                   torch_times(model_dir, shapes, args.reps, args.threads),
+                                   ort_times(onnx_path, shapes, args.reps, args.threads)):
+                    for label, row in peer_times.items():
+                        for peer, ms in row.items():
+                            results.setdefault((model, label), {}).setdefault(peer, []).append(ms)
+
+    lengths_of = {(m, label): lengths for m, label, lengths in SHAPES}
+    print(f"# threads={args.threads} reps={args.reps} rounds={args.rounds} "
+          f"torch={torch.__version__}")
+    print("| model | shape | peer | ms (median) | tokens/s | GFLOP/s | attnserve fp32 speed-up |")
+    print("|---|---|---|---|---|---|---|")
+    for (model, label), peers in results.items():
+        lengths = lengths_of[(model, label)]
+        ours = statistics.median(peers["attnserve"])
+        for peer, times in peers.items():
+            ms = statistics.median(times)
+            gflops = flops(model, lengths) / (ms * 1e-3) / 1e9
+            print(f"| {model} | {label} | {peer} | {ms:.2f} | {sum(lengths) / ms * 1e3:.0f} | "
+                  f"{gflops:.1f} | {ms / ours:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+// Times an exported encoder in onnxruntime-node (CPU). Usage:
+//   node ort_runner.js MODEL.onnx THREADS REPS B S [B S ...]   -> one JSON line per shape
+// Inputs are input_ids and attention_mask (all ones), int64. Prints the median ms.
+const ort = require('onnxruntime-node');
+
+async function main() {
+  const [model, threads, reps, ...dims] = process.argv.slice(2);
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: Number(threads), interOpNumThreads: 1,
+    graphOptimizationLevel: 'all', executionMode: 'sequential'});
+  for (let i = 0; i + 1 < dims.length; i += 2) {
+    const b = Number(dims[i]), s = Number(dims[i + 1]);
+    const ids = new BigInt64Array(b * s).map((_, j) => BigInt(1000 + (j * 7919) % 20000));
+    const feeds = {
+      input_ids: new ort.Tensor('int64', ids, [b, s]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(b * s).fill(1n), [b, s])};
+    for (let w = 0; w < 2; ++w) await session.run(feeds);
+    const times = [];
+    for (let r = 0; r < Number(reps); ++r) {
+      const t0 = process.hrtime.bigint();
+      await session.run(feeds);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    times.sort((x, y) => x - y);
+    console.log(JSON.stringify({batch: b, seq: s, ms: times[Math.floor(times.length / 2)]}));
+  }
+}
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,76 @@
+#ifndef ATTNSERVE_CLIENT_CLIENT_H_
+#define ATTNSERVE_CLIENT_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attnserve/v1/attnserve.grpc.pb.h"
+
+namespace attnserve {
+
+// How to reach an attnserve server.
+struct ClientOptions {
+  std::string address = "127.0.0.1:50051";
+  // TLS: set use_tls; root_certs_pem verifies the server (empty: system roots);
+  // client_cert_pem + client_key_pem for mTLS.
+  bool use_tls = false;
+  std::string root_certs_pem;
+  std::string client_cert_pem;
+  std::string client_key_pem;
+  // Overrides the name checked against the server certificate (for tests).
+  std::string tls_server_name;
+  // Per-call deadline; zero = none.
+  std::chrono::milliseconds timeout{30000};
+  // Retries of calls that fail with UNAVAILABLE, with exponential backoff.
+  int max_retries = 3;
+  std::chrono::milliseconds initial_backoff{50};
+  // 0 = unlimited (the server enforces its own --max_message_bytes).
+  int max_message_bytes = 0;
+};
+
+// A thin, thread-safe client for attnserve's AttentionService, EncoderService
+// and grpc.health.v1. Unary calls are retried on UNAVAILABLE.
+class Client {
+ public:
+  explicit Client(const ClientOptions& options);
+
+  grpc::Status Encode(const v1::EncodeRequest& request,
+                      v1::EncodeResponse* response);
+  grpc::Status Tokenize(const v1::TokenizeRequest& request,
+                        v1::TokenizeResponse* response);
+  grpc::Status ListModels(v1::ListModelsResponse* response);
+  grpc::Status Attend(const v1::AttendRequest& request,
+                      v1::AttendResponse* response);
+  grpc::Status MultiHeadAttend(const v1::MultiHeadAttendRequest& request,
+                               v1::MultiHeadAttendResponse* response);
+  // Sends every request on one EncodeStream and calls on_response for each
+  // response, in order. Not retried.
+  grpc::Status EncodeStream(
+      const std::vector<v1::EncodeRequest>& requests,
+      const std::function<void(const v1::EncodeResponse&)>& on_response);
+  // grpc.health.v1 Check for `service` ("" = the whole server); `serving` is
+  // true when the status is SERVING.
+  grpc::Status Health(const std::string& service, bool* serving);
+
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
+ private:
+  // Runs `call` with a fresh context per attempt, retrying on UNAVAILABLE.
+  grpc::Status WithRetries(
+      const std::function<grpc::Status(grpc::ClientContext*)>& call);
+  void PrepareContext(grpc::ClientContext* context) const;
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AttentionService::Stub> attention_;
+  std::unique_ptr<v1::EncoderService::Stub> encoder_;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CLIENT_CLIENT_H_

@@ -40,8 +40,7 @@ std::string DnnlContext::CpuIsaName() {
 
 bool DnnlContext::HasNativeBF16() {
   const auto isa = dnnl::get_effective_cpu_isa();
-  return isa == dnnl::cpu_isa::avx512_core_bf16 ||
-         isa == dnnl::cpu_isa::avx512_core_amx;
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
 }  // namespace attnserve::core

@@ -5,8 +5,7 @@
 
 extern "C" {
 // libgomp's ABI (the calls gcc emits for `#pragma omp parallel`).
-void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads,
-                   unsigned flags);
+void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
 int omp_get_thread_num(void);
 int omp_get_num_threads(void);
 void omp_set_num_threads(int);
@@ -37,8 +36,7 @@ void SetComputeThreads(int n) { omp_set_num_threads(std::max(1, n)); }
 
 int ComputeThreads() { return omp_get_max_threads(); }
 
-void ParallelFor(int64_t n,
-                 absl::FunctionRef<void(int64_t begin, int64_t end)> fn) {
+void ParallelFor(int64_t n, absl::FunctionRef<void(int64_t begin, int64_t end)> fn) {
   const int threads = omp_get_max_threads();
   if (n <= 0) return;
   if (threads <= 1 || n == 1) {
@@ -46,8 +44,7 @@ void ParallelFor(int64_t n,
     return;
   }
   Job job{n, &fn};
-  GOMP_parallel(RunChunk, &job,
-                static_cast<unsigned>(std::min<int64_t>(threads, n)), 0);
+  GOMP_parallel(RunChunk, &job, static_cast<unsigned>(std::min<int64_t>(threads, n)), 0);
 }
 
 }  // namespace attnserve::core

@@ -20,8 +20,7 @@ int ComputeThreads();
 // Splits [0, n) into contiguous chunks, one per team thread, and runs
 // fn(begin, end) on each. Runs inline when n is small or the team has one
 // thread. Must not be nested.
-void ParallelFor(int64_t n,
-                 absl::FunctionRef<void(int64_t begin, int64_t end)> fn);
+void ParallelFor(int64_t n, absl::FunctionRef<void(int64_t begin, int64_t end)> fn);
 
 }  // namespace attnserve::core
 

@@ -21,8 +21,7 @@ class Tensor {
   // (non-negative, product fits) before they reach here; see NumElements().
   Tensor(DType dtype, std::vector<int64_t> shape);
   static Tensor Zeros(DType dtype, std::vector<int64_t> shape);
-  static Tensor FromFloats(std::vector<int64_t> shape,
-                           absl::Span<const float> values);
+  static Tensor FromFloats(std::vector<int64_t> shape, absl::Span<const float> values);
 
   // Product of `shape`, or an error naming `field` when a dimension is
   // negative or the product overflows int64 / exceeds `max_elements`.

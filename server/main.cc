@@ -46,9 +46,9 @@ ABSL_FLAG(std::vector<std::string>, model, {},
           "`demo` is the built-in demo model");
 ABSL_FLAG(int32_t, max_batch_size, 32,
           "most requests per batch (batching scheduler)");
-ABSL_FLAG(int32_t, max_batch_tokens, 8192,
+ABSL_FLAG(int32_t, max_batch_tokens, 16384,
           "most tokens per batch (batching scheduler)");
-ABSL_FLAG(int32_t, max_queue_delay_us, 2000,
+ABSL_FLAG(int32_t, max_queue_delay_us, 0,
           "longest a request waits for a batch to fill (batching scheduler)");
 ABSL_FLAG(int32_t, max_queue_size, 64,
           "requests waiting for compute per model; more are refused with "

@@ -38,7 +38,8 @@ namespace attnserve::server {
 // core::SetComputeThreads, then owns its cores) and one deadline thread that
 // completes requests whose deadline passes while they wait, within a few ms of
 // the deadline even when every worker is busy. Submit and Cancel never block
-// on compute: they take the scheduler's mutex for O(log n) work.
+// on compute: they hold the scheduler's mutex for O(log n + the request's
+// sequences) work.
 //
 // Queue delay (Triton's max_queue_delay): an idle worker that finds less than
 // a full batch queued (by sequences or tokens) waits until the oldest queued
@@ -48,8 +49,12 @@ namespace attnserve::server {
 //
 // Wiring into a gRPC callback handler (sketch):
 //   auto* reactor = context->DefaultReactor();
-//   auto work = std::make_shared<EncodeWork>(
-//       token_counts, absl::FromChrono(context->deadline()), nullptr);
+//   // ServerContext::deadline() is time_point::max() when the call has none.
+//   const auto grpc_deadline = context->deadline();
+//   const absl::Time deadline =
+//       grpc_deadline == std::chrono::system_clock::time_point::max()
+//           ? absl::InfiniteFuture() : absl::FromChrono(grpc_deadline);
+//   auto work = std::make_shared<EncodeWork>(token_counts, deadline, nullptr);
 //   work->set_done([reactor, response, work](const absl::Status& s) {
 //     if (s.ok()) FillResponse(*work, response);
 //     reactor->Finish(ToGrpcStatus(s));
@@ -96,6 +101,7 @@ class SchedulerObserver {
 
 // Computes every entry of the batch, writing results into the requests' own
 // per-sequence slots. An error fails every request in the batch with it.
+// With num_workers > 1 it runs concurrently on several workers.
 using ComputeFn = std::function<absl::Status(const Batch& batch)>;
 
 class Scheduler {

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/dnnl_context.h"
+#include "core/vector_math.h"
 
 namespace attnserve::core {
 namespace {
@@ -98,7 +99,9 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
   // CPUs without AVX-512 have no oneDNN BF16 matmul: the layer then serves
   // FP32 only and Apply() reports BF16 as unsupported.
   try {
-    const Tensor weight_bf16 = weight.To(DType::kBF16);
+    Tensor weight_bf16(DType::kBF16, {linear.out_, linear.in_});
+    ConvertToBF16(weight.data<float>(), weight_bf16.data<BF16>(),
+                  weight.num_elements());
     linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
                                        linear.out_, DType::kBF16);
   } catch (const dnnl::error&) {

@@ -8,7 +8,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/layer_norm.h"
 #include "core/parallel.h"
+#include "core/vector_math.h"
 
 namespace attnserve::core {
 namespace {
@@ -17,40 +19,6 @@ namespace {
 // are zero and never read back.
 Tensor ActivationBuffer(DType dtype, int64_t rows, int64_t width) {
   return Tensor::Zeros(dtype, {PaddedRows(rows), width});
-}
-
-// a, residual (nullable), out: [rows, width] FP32; gamma, beta: [width].
-// out = LayerNorm(a + residual); out_bf16 (nullable) receives a BF16 copy.
-void AddLayerNorm(const float* a, const float* residual, const Tensor& gamma,
-                  const Tensor& beta, float eps, int64_t rows, int64_t width,
-                  float* out, BF16* out_bf16) {
-  const float* g = gamma.data<float>();
-  const float* b = beta.data<float>();
-  ParallelFor(rows, [&](int64_t begin, int64_t end) {
-    std::vector<float> sum(width);
-    for (int64_t r = begin; r < end; ++r) {
-      const float* ar = a + r * width;
-      float* s = sum.data();
-      if (residual != nullptr) {
-        const float* rr = residual + r * width;
-        for (int64_t i = 0; i < width; ++i) s[i] = ar[i] + rr[i];
-      } else {
-        std::memcpy(s, ar, width * sizeof(float));
-      }
-      float mean = 0;
-      for (int64_t i = 0; i < width; ++i) mean += s[i];
-      mean /= width;
-      float variance = 0;
-      for (int64_t i = 0; i < width; ++i)
-        variance += (s[i] - mean) * (s[i] - mean);
-      variance /= width;
-      const float inv_std = 1.0f / std::sqrt(variance + eps);
-      float* o = out + r * width;
-      for (int64_t i = 0; i < width; ++i)
-        o[i] = (s[i] - mean) * inv_std * g[i] + b[i];
-      if (out_bf16 != nullptr) FloatToBF16(o, out_bf16 + r * width, width);
-    }
-  });
 }
 
 // src: [*, src_stride] FP32 rows; src_row[b * seq + i] is the row of token i
@@ -67,7 +35,7 @@ void SplitHeads(const float* src, int64_t src_stride, int64_t col0,
         const float* s = src + src_row[bi] * src_stride + col0 + h * head_dim;
         const int64_t d = ((b * heads + h) * seq + i) * head_dim;
         if (bf16) {
-          FloatToBF16(s, dst->data<BF16>() + d, head_dim);
+          ConvertToBF16(s, dst->data<BF16>() + d, head_dim);
         } else {
           std::memcpy(dst->data<float>() + d, s, head_dim * sizeof(float));
         }
@@ -224,8 +192,9 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
         for (int64_t i = 0; i < hidden; ++i) o[i] = wr[i] + pr[i] + tr[i];
       }
     });
-    AddLayerNorm(sum, nullptr, w.embeddings_norm_gamma, w.embeddings_norm_beta,
-                 config.layer_norm_eps, tokens, hidden, x.data<float>(),
+    AddLayerNorm(sum, nullptr, w.embeddings_norm_gamma.data<float>(),
+                 w.embeddings_norm_beta.data<float>(), config.layer_norm_eps,
+                 tokens, hidden, x.data<float>(),
                  bf16 ? x_bf16.data<BF16>() : nullptr);
   }
 
@@ -283,9 +252,9 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
                                      DType::kFP32, projected.raw_data());
     if (!s.ok()) return s;
     AddLayerNorm(projected.data<float>(), x.data<float>(),
-                 layer.attention_norm_gamma, layer.attention_norm_beta,
-                 config.layer_norm_eps, tokens, hidden,
-                 x_attended.data<float>(),
+                 layer.attention_norm_gamma.data<float>(),
+                 layer.attention_norm_beta.data<float>(), config.layer_norm_eps,
+                 tokens, hidden, x_attended.data<float>(),
                  bf16 ? x_attended_bf16.data<BF16>() : nullptr);
 
     s = layer.intermediate.Apply(
@@ -296,8 +265,9 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
                            DType::kFP32, projected.raw_data());
     if (!s.ok()) return s;
     AddLayerNorm(projected.data<float>(), x_attended.data<float>(),
-                 layer.output_norm_gamma, layer.output_norm_beta,
-                 config.layer_norm_eps, tokens, hidden, x.data<float>(),
+                 layer.output_norm_gamma.data<float>(),
+                 layer.output_norm_beta.data<float>(), config.layer_norm_eps,
+                 tokens, hidden, x.data<float>(),
                  bf16 ? x_bf16.data<BF16>() : nullptr);
   }
 

@@ -15,10 +15,15 @@
 namespace attnserve::core {
 namespace {
 
-// Buffers of `rows` activations padded to the matmul row count; padding rows
-// are zero and never read back.
+// A buffer for `rows` activations padded to the matmul row count. The real
+// rows are left uninitialised (every user writes them first); the padding
+// rows are zero and never read back.
 Tensor ActivationBuffer(DType dtype, int64_t rows, int64_t width) {
-  return Tensor::Zeros(dtype, {PaddedRows(rows), width});
+  Tensor t(dtype, {PaddedRows(rows), width});
+  const size_t row_bytes = size_t(width) * DTypeSize(dtype);
+  std::memset(static_cast<char*>(t.raw_data()) + rows * row_bytes, 0,
+              (t.dim(0) - rows) * row_bytes);
+  return t;
 }
 
 // src: [*, src_stride] FP32 rows; src_row[b * seq + i] is the row of token i
@@ -154,10 +159,29 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
       positions[t] = t - batch.offsets[s];
     }
   }
-  // Sequences grouped by length: each group is one attention call, no padding.
-  std::map<int64_t, std::vector<int64_t>> sequences_by_length;
+  // Sequences grouped by length: each group is one attention call, no
+  // padding. Their query, key and value buffers are reused by every layer.
+  struct LengthGroup {
+    std::vector<int64_t> sequences;
+    std::vector<int64_t> rows;  // rows[b * length + i]: token i of sequences[b]
+    AttentionInputs inputs;
+  };
+  std::map<int64_t, LengthGroup> groups;
   for (int64_t s = 0; s < num_seqs; ++s) {
-    sequences_by_length[batch.offsets[s + 1] - batch.offsets[s]].push_back(s);
+    LengthGroup& g = groups[batch.offsets[s + 1] - batch.offsets[s]];
+    g.sequences.push_back(s);
+    for (int64_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
+      g.rows.push_back(t);
+    }
+  }
+  for (auto& [length, g] : groups) {
+    const std::vector<int64_t> shape = {int64_t(g.sequences.size()), heads,
+                                        length, head_dim};
+    g.inputs.query = Tensor(compute, shape);
+    g.inputs.key = Tensor(compute, shape);
+    g.inputs.value = Tensor(compute, shape);
+    g.inputs.compute_dtype = compute;
+    g.inputs.output_dtype = compute;
   }
 
   Tensor x =
@@ -214,36 +238,26 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     if (!s.ok()) return s;
 
     const bool want_weights = !attention_slots[l].empty();
-    for (const auto& [length, seqs] : sequences_by_length) {
-      const int64_t group = int64_t(seqs.size());
-      std::vector<int64_t> rows(group * length);
-      for (int64_t b = 0; b < group; ++b) {
-        for (int64_t i = 0; i < length; ++i)
-          rows[b * length + i] = batch.offsets[seqs[b]] + i;
-      }
-      AttentionInputs in;
-      in.query = Tensor(compute, {group, heads, length, head_dim});
-      in.key = Tensor(compute, {group, heads, length, head_dim});
-      in.value = Tensor(compute, {group, heads, length, head_dim});
-      SplitHeads(qkv.data<float>(), 3 * hidden, 0, rows, &in.query);
-      SplitHeads(qkv.data<float>(), 3 * hidden, hidden, rows, &in.key);
-      SplitHeads(qkv.data<float>(), 3 * hidden, 2 * hidden, rows, &in.value);
-      in.compute_dtype = compute;
-      in.output_dtype = compute;
+    for (auto& [length, g] : groups) {
+      AttentionInputs& in = g.inputs;
+      SplitHeads(qkv.data<float>(), 3 * hidden, 0, g.rows, &in.query);
+      SplitHeads(qkv.data<float>(), 3 * hidden, hidden, g.rows, &in.key);
+      SplitHeads(qkv.data<float>(), 3 * hidden, 2 * hidden, g.rows, &in.value);
       in.return_weights = want_weights;
       AttentionOutputs out;
       s = Attend(spec, in, &out);
       if (!s.ok()) return s;
-      MergeHeads(out.output, rows, context.raw_data());
+      MergeHeads(out.output, g.rows, context.raw_data());
       if (want_weights) {
         const int64_t per_seq = heads * length * length;
-        for (int64_t b = 0; b < group; ++b) {
+        for (size_t b = 0; b < g.sequences.size(); ++b) {
           Tensor map(DType::kFP32, {heads, length, length});
           std::memcpy(map.data<float>(),
                       out.weights.data<float>() + b * per_seq,
                       per_seq * sizeof(float));
-          for (size_t slot : attention_slots[l])
-            result.attention[slot][seqs[b]] = map;
+          for (size_t slot : attention_slots[l]) {
+            result.attention[slot][g.sequences[b]] = map;
+          }
         }
       }
     }

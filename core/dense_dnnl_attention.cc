@@ -68,7 +68,7 @@ struct BatchedMatmul {
                          wei_strides[1], ",", wei_strides[2]),
             [&] {
               return dnnl::matmul(dnnl::matmul::primitive_desc(
-                  dnnl::matmul::desc(src, wei, dst),
+                  dnnl::matmul::desc(src, wei, dst), DnnlContext::DefaultAttr(),
                   DnnlContext::Get().engine()));
             })) {}
 
@@ -78,9 +78,12 @@ struct BatchedMatmul {
     memory wei_mem(wei, engine, const_cast<void*>(wei_data));
     memory dst_mem(dst, engine, dst_data);
     dnnl::stream& stream = DnnlContext::Get().stream();
-    primitive.execute(stream, {{DNNL_ARG_SRC, src_mem},
-                               {DNNL_ARG_WEIGHTS, wei_mem},
-                               {DNNL_ARG_DST, dst_mem}});
+    primitive.execute(stream,
+                      {{DNNL_ARG_SRC, src_mem},
+                       {DNNL_ARG_WEIGHTS, wei_mem},
+                       {DNNL_ARG_DST, dst_mem},
+                       {DNNL_ARG_SCRATCHPAD,
+                        DnnlContext::Get().ThreadScratchpad(primitive)}});
     stream.wait();
   }
 };

@@ -86,3 +86,53 @@ def main():
     if result.testsRun > 0 and len(result.skipped) == result.testsRun:
         raise SystemExit(SKIP_EXIT_CODE)
     raise SystemExit(0)
+
+
+# Metric names attnserve exports (CONTRACT.md section 7 and server/main.cc's metrics); a
+# histogram NAME also exports NAME_bucket, NAME_sum and NAME_count.
+CONTRACT_COUNTERS = {"attnserve_requests_total", "attnserve_tokens_total",
+                     "attnserve_shed_total"}
+CONTRACT_GAUGES = {"attnserve_queue_depth", "attnserve_model_info"}
+CONTRACT_HISTOGRAMS = {"attnserve_request_duration_seconds", "attnserve_queue_duration_seconds",
+                       "attnserve_compute_duration_seconds", "attnserve_batch_size",
+                       "attnserve_batch_tokens"}
+# Series Prometheus itself adds to every scrape target.
+SCRAPE_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
+
+
+def exported_metric_names():
+    names = set(CONTRACT_COUNTERS) | CONTRACT_GAUGES | SCRAPE_SERIES
+    for histogram in CONTRACT_HISTOGRAMS:
+        names |= {histogram + "_bucket", histogram + "_sum", histogram + "_count"}
+    return names
+
+
+_PROMQL_KEYWORDS = {
+    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile",
+    "count_values", "group", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "and", "or", "unless", "bool", "offset", "rate", "irate", "increase", "delta", "idelta",
+    "histogram_quantile", "min_over_time", "max_over_time", "avg_over_time",
+    "sum_over_time", "count_over_time", "last_over_time", "abs", "clamp_min", "clamp_max",
+    "vector", "scalar", "time", "label_replace", "label_join", "absent", "changes", "resets",
+    "round", "sort", "sort_desc", "inf", "nan", "le",
+}
+
+
+def promql_metric_names(expr):
+    """Metric names an expression selects: identifiers that are not functions, keywords,
+    label names inside {...} or by/on(...) lists, or string contents."""
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    expr = re.sub(r"\{[^}]*\}", "{}", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
+    expr = re.sub(r"\[[^\]]*\]", "[]", expr)
+    expr = re.sub(r"\$\w+", " ", expr)
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", expr):
+        word = match.group(0)
+        rest = expr[match.end():].lstrip()
+        if word.lower() in _PROMQL_KEYWORDS or rest.startswith("("):
+            continue
+        if re.fullmatch(r"\d+[smhdwy]", word) or word in {"e"}:
+            continue
+        names.add(word)
+    return names

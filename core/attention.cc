@@ -1,1 +1,297 @@
 #include "core/attention.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/reference_attention.h"
+
+namespace attnserve::core {
+namespace {
+
+constexpr uint32_t kMaxWindow = std::numeric_limits<int32_t>::max();
+
+std::string ShapeString(absl::Span<const int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    absl::StrAppend(&s, i ? ", " : "", shape[i]);
+  return s + "]";
+}
+
+// `name` must be a present rank-4 tensor without zero-sized dimensions.
+//   `layout` documents the expected axes, e.g. "[batch, heads, q_len,
+//   head_dim]".
+absl::Status CheckRank4(const Tensor& t, absl::string_view name,
+                        absl::string_view layout) {
+  if (t.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " is missing, expected a rank-4 tensor ", layout));
+  }
+  if (t.rank() != 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ".shape is ", ShapeString(t.shape()), " (rank ",
+                     t.rank(), "), expected rank 4 ", layout));
+  }
+  for (int i = 0; i < 4; ++i) {
+    if (t.dim(i) <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ".shape[", i, "] is ", t.dim(i),
+                       ", expected >= 1 (empty tensors are not allowed)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDimsEqual(const Tensor& a, absl::string_view a_name,
+                            const Tensor& b, absl::string_view b_name, int dim,
+                            absl::string_view what) {
+  if (a.dim(dim) == b.dim(dim)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      a_name, ".shape[", dim, "] is ", a.dim(dim), " but ", b_name, ".shape[",
+      dim, "] is ", b.dim(dim), "; expected the same ", what));
+}
+
+// Rejects NaN everywhere, +Inf everywhere, and -Inf unless `allow_minus_inf`.
+absl::Status CheckValues(const Tensor& t, absl::string_view name,
+                         bool allow_minus_inf) {
+  const int64_t n = t.num_elements();
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = t.GetFloat(i);
+    if (std::isfinite(x)) continue;
+    if (std::isnan(x)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " contains NaN at index ", i, ", expected finite values"));
+    }
+    if (x > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " contains +Inf at index ", i, ", expected finite values",
+          allow_minus_inf ? " or -Inf" : ""));
+    }
+    if (!allow_minus_inf) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " contains -Inf at index ", i, ", expected finite values"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMaskShape(const Tensor& mask,
+                            absl::Span<const int64_t> full) {
+  if (mask.dtype() != DType::kFP32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask.dtype is ", DTypeName(mask.dtype()), ", expected FP32"));
+  }
+  if (mask.rank() > 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask.shape is ", ShapeString(mask.shape()), " (rank ", mask.rank(),
+        "), expected rank <= 4 broadcastable to ", ShapeString(full)));
+  }
+  const int pad = 4 - mask.rank();
+  for (int i = 0; i < mask.rank(); ++i) {
+    const int64_t want = full[pad + i];
+    if (mask.dim(i) != 1 && mask.dim(i) != want) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mask.shape[", i, "] is ", mask.dim(i), ", expected 1 or ", want,
+          " (mask.shape ", ShapeString(mask.shape()),
+          " must broadcast to [batch, heads, "
+          "q_len, k_len] = ",
+          ShapeString(full), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSpec(const AttentionSpec& spec, int64_t k_len) {
+  using Scope = AttentionSpec::Scope;
+  if (spec.weighting == AttentionSpec::Weighting::kHard) {
+    if (spec.top_k < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "spec.top_k is ", spec.top_k, ", expected >= 1 for HARD weighting"));
+    }
+    if (spec.sample && spec.top_k > k_len) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "spec.top_k is ", spec.top_k, " but there are only ", k_len,
+          " keys (key.shape[2]); expected top_k <= k_len when sampling"));
+    }
+  }
+  if (spec.window_left > kMaxWindow) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.window_left is ", spec.window_left,
+                     ", expected <= ", kMaxWindow));
+  }
+  if (spec.window_right > kMaxWindow) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.window_right is ", spec.window_right,
+                     ", expected <= ", kMaxWindow));
+  }
+  if (spec.scope == Scope::kGlobal) {
+    const char* field = nullptr;
+    if (spec.window_left != 0) {
+      field = "spec.window_left";
+    } else if (spec.window_right != 0) {
+      field = "spec.window_right";
+    } else if (!spec.global_positions.empty()) {
+      field = "spec.global_positions";
+    } else if (spec.gaussian_sigma != 0) {
+      field = "spec.gaussian_sigma";
+    }
+    if (field != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field,
+                       " is set but spec.scope is GLOBAL; it only applies to "
+                       "LOCAL attention, "
+                       "set spec.scope to LOCAL"));
+    }
+  }
+  for (size_t i = 0; i < spec.global_positions.size(); ++i) {
+    if (spec.global_positions[i] >= k_len) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "spec.global_positions[", i, "] is ", spec.global_positions[i],
+          ", expected < ", k_len, " (key.shape[2])"));
+    }
+  }
+  if (!std::isfinite(spec.gaussian_sigma) || spec.gaussian_sigma < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.gaussian_sigma is ", spec.gaussian_sigma,
+                     ", expected a finite number >= 0"));
+  }
+  if (!std::isfinite(spec.scale)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.scale is ", spec.scale,
+                     ", expected a finite number (0 = 1/sqrt(head_dim))"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+float EffectiveScale(const AttentionSpec& spec, int64_t head_dim) {
+  return spec.scale != 0 ? spec.scale
+                         : 1.0f / std::sqrt(static_cast<float>(head_dim));
+}
+
+absl::Status ValidateAttention(const AttentionSpec& spec,
+                               const AttentionInputs& in) {
+  if (absl::Status s =
+          CheckRank4(in.query, "query", "[batch, heads, q_len, head_dim]");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckRank4(in.key, "key", "[batch, heads, k_len, head_dim]");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckRank4(in.value, "value", "[batch, heads, k_len, v_dim]");
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& [t, name] :
+       {std::pair<const Tensor*, const char*>{&in.key, "key"},
+        {&in.value, "value"}}) {
+    if (t->dtype() != in.query.dtype()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ".dtype is ", DTypeName(t->dtype()),
+                       " but query.dtype is ", DTypeName(in.query.dtype()),
+                       "; query, key and value must share one dtype"));
+    }
+  }
+  if (absl::Status s =
+          CheckDimsEqual(in.key, "key", in.query, "query", 0, "batch size");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckDimsEqual(in.key, "key", in.query, "query", 1,
+                                      "number of heads");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckDimsEqual(in.query, "query", in.key, "key", 3, "head_dim");
+      !s.ok()) {
+    return s;
+  }
+  for (int dim = 0; dim < 3; ++dim) {
+    static constexpr const char* kWhat[] = {"batch size", "number of heads",
+                                            "k_len"};
+    if (absl::Status s =
+            CheckDimsEqual(in.value, "value", in.key, "key", dim, kWhat[dim]);
+        !s.ok()) {
+      return s;
+    }
+  }
+  const int64_t batch = in.query.dim(0);
+  const int64_t k_len = in.key.dim(2);
+  const std::vector<int64_t> full = {batch, in.query.dim(1), in.query.dim(2),
+                                     k_len};
+  if (!in.mask.empty()) {
+    if (absl::Status s = CheckMaskShape(in.mask, full); !s.ok()) return s;
+  }
+  if (!in.key_lengths.empty() &&
+      static_cast<int64_t>(in.key_lengths.size()) != batch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key_lengths has ", in.key_lengths.size(), " entries, expected 0 or ",
+        batch, " (one per batch item, query.shape[0])"));
+  }
+  for (size_t b = 0; b < in.key_lengths.size(); ++b) {
+    if (in.key_lengths[b] > k_len) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("key_lengths[", b, "] is ", in.key_lengths[b],
+                       ", expected <= ", k_len, " (key.shape[2])"));
+    }
+  }
+  if (absl::Status s = CheckSpec(spec, k_len); !s.ok()) return s;
+  if (absl::Status s = CheckValues(in.query, "query", false); !s.ok()) return s;
+  if (absl::Status s = CheckValues(in.key, "key", false); !s.ok()) return s;
+  if (absl::Status s = CheckValues(in.value, "value", false); !s.ok()) return s;
+  if (!in.mask.empty()) {
+    if (absl::Status s = CheckValues(in.mask, "mask", true); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunAttention(const AttentionImplementation& impl,
+                          const AttentionSpec& spec, const AttentionInputs& in,
+                          AttentionOutputs* out) {
+  const AttentionInputs* run_in = &in;
+  AttentionInputs converted;
+  if (in.query.dtype() != in.compute_dtype) {
+    converted = in;
+    converted.query = in.query.To(in.compute_dtype);
+    converted.key = in.key.To(in.compute_dtype);
+    converted.value = in.value.To(in.compute_dtype);
+    run_in = &converted;
+  }
+  if (absl::Status s = impl.Run(spec, *run_in, out); !s.ok()) return s;
+  if (in.output_dtype != DType::kFP32)
+    out->output = out->output.To(in.output_dtype);
+  return absl::OkStatus();
+}
+
+absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in,
+                    AttentionOutputs* out) {
+  if (absl::Status s = ValidateAttention(spec, in); !s.ok()) return s;
+  for (const AttentionImplementation* impl : AttentionImplementations()) {
+    if (impl->Supports(spec, in)) return RunAttention(*impl, spec, in, out);
+  }
+  return absl::InternalError("no attention implementation supports this case");
+}
+
+const std::vector<const AttentionImplementation*>& AttentionImplementations() {
+  static const auto* implementations =
+      new std::vector<const AttentionImplementation*>{
+          &ReferenceAttentionImplementation(),
+      };
+  return *implementations;
+}
+
+const AttentionImplementation& ReferenceAttentionImplementation() {
+  static const ReferenceAttention* reference = new ReferenceAttention();
+  return *reference;
+}
+
+}  // namespace attnserve::core

@@ -16,16 +16,18 @@ struct AttentionSpec {
   enum class Scope { kGlobal, kLocal };
 
   Weighting weighting = Weighting::kSoft;
-  uint32_t top_k = 0;  // kHard: keys kept per query (>= 1)
+  uint32_t top_k = 0;   // kHard: keys kept per query (>= 1)
   bool sample = false;  // kHard: draw top_k keys without replacement
   uint64_t seed = 0;
   Scope scope = Scope::kGlobal;
-  uint32_t window_left = 0;  // kLocal: query at p sees keys p-window_left..p+window_right
+  uint32_t window_left =
+      0;  // kLocal: query at p sees keys p-window_left..p+window_right
   uint32_t window_right = 0;
-  std::vector<uint32_t> global_positions;  // kLocal: Longformer global key positions
-  float gaussian_sigma = 0;                // kLocal, > 0: Luong local-p weighting
-  bool causal = false;                     // key j visible only if j <= p
-  float scale = 0;                         // 0 -> 1/sqrt(head_dim)
+  std::vector<uint32_t>
+      global_positions;      // kLocal: Longformer global key positions
+  float gaussian_sigma = 0;  // kLocal, > 0: Luong local-p weighting
+  bool causal = false;       // key j visible only if j <= p
+  float scale = 0;           // 0 -> 1/sqrt(head_dim)
 };
 
 // Inputs of one attention call. All tensors are rank 4 (callers add the head
@@ -56,11 +58,13 @@ struct AttentionOutputs {
 
 // Checks spec and shapes; the message names the offending field
 // (`spec.top_k`, `query.shape[3]`, `key_lengths[2]`, `mask.shape`).
-absl::Status ValidateAttention(const AttentionSpec& spec, const AttentionInputs& in);
+absl::Status ValidateAttention(const AttentionSpec& spec,
+                               const AttentionInputs& in);
 
 // Validates, then runs the first implementation in AttentionImplementations()
 // that supports the case.
-absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in, AttentionOutputs* out);
+absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in,
+                    AttentionOutputs* out);
 
 // One way of computing attention. Implementations are tried in order; the
 // reference, which handles every case, is last.
@@ -69,12 +73,28 @@ class AttentionImplementation {
   virtual ~AttentionImplementation() = default;
   virtual absl::string_view name() const = 0;
   // Called only with validated inputs.
-  virtual bool Supports(const AttentionSpec& spec, const AttentionInputs& in) const = 0;
+  virtual bool Supports(const AttentionSpec& spec,
+                        const AttentionInputs& in) const = 0;
+  // Called only with validated inputs whose query, key and value are already
+  // in in.compute_dtype (see RunAttention). Writes out->output as FP32
+  // [B, H, Sq, Dv] and, when in.return_weights, out->weights.
   virtual absl::Status Run(const AttentionSpec& spec, const AttentionInputs& in,
                            AttentionOutputs* out) const = 0;
 };
 
-// { DenseDnnlAttention, BandedLocalAttention, TopKAttention, ReferenceAttention }
+// Runs one implementation the way Attend does: converts query, key and value
+// to in.compute_dtype, calls impl.Run and converts the output to
+// in.output_dtype. `in` must be validated and impl.Supports(spec, in) true.
+// Tests use it to compare every implementation with the reference.
+absl::Status RunAttention(const AttentionImplementation& impl,
+                          const AttentionSpec& spec, const AttentionInputs& in,
+                          AttentionOutputs* out);
+
+// The scale actually applied to q.k: spec.scale, or 1/sqrt(head_dim) when 0.
+float EffectiveScale(const AttentionSpec& spec, int64_t head_dim);
+
+// { DenseDnnlAttention, BandedLocalAttention, TopKAttention, ReferenceAttention
+// }
 const std::vector<const AttentionImplementation*>& AttentionImplementations();
 const AttentionImplementation& ReferenceAttentionImplementation();
 

@@ -29,10 +29,10 @@ class DnnlContext {
   P GetOrCreate(const std::string& key, absl::FunctionRef<P()> create) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
-    if (it != cache_.end()) return P(*it->second);
-    auto p = std::make_shared<dnnl::primitive>(create());
+    if (it != cache_.end()) return *static_cast<const P*>(it->second.get());
+    auto p = std::make_shared<P>(create());
     cache_.emplace(key, p);
-    return P(*p);
+    return *p;
   }
 
   size_t cached_primitives() const;

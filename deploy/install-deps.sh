@@ -16,7 +16,7 @@ PACKAGES=(
   prometheus-cpp-dev libutf8proc-dev nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy python3-torch python3-grpcio libopenblas0-openmp
+  python3 python3-numpy python3-torch python3-grpcio python3-matplotlib libopenblas0-openmp
   curl procps
   # deploy checks: promtool + a real Prometheus for the scrape e2e, yamllint, YAML for python
   # (kubectl with its built-in kustomize comes with the machine image; Debian 12 has none

@@ -1,0 +1,91 @@
+#ifndef ATTNSERVE_CORE_BERT_MODEL_H_
+#define ATTNSERVE_CORE_BERT_MODEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/bert/config.h"
+#include "core/linear.h"
+#include "core/tensor.h"
+
+namespace attnserve::core {
+
+// Sentence-embedding pooling over a sequence's token states.
+enum class Pooling { kCls, kMean, kMax };
+absl::string_view PoolingName(Pooling pooling);
+
+struct BertLayerWeights {
+  PackedLinear qkv;  // [hidden] -> [3 * hidden]: query, key, value fused
+  PackedLinear attention_output;  // [hidden] -> [hidden]
+  Tensor attention_norm_gamma;    // [hidden]
+  Tensor attention_norm_beta;     // [hidden]
+  PackedLinear intermediate;      // [hidden] -> [intermediate]
+  PackedLinear output;            // [intermediate] -> [hidden]
+  Tensor output_norm_gamma;       // [hidden]
+  Tensor output_norm_beta;        // [hidden]
+};
+
+struct BertWeights {
+  Tensor word_embeddings;        // [vocab, hidden] FP32
+  Tensor position_embeddings;    // [max_positions, hidden] FP32
+  Tensor token_type_embeddings;  // [type_vocab, hidden] FP32
+  Tensor embeddings_norm_gamma;  // [hidden]
+  Tensor embeddings_norm_beta;   // [hidden]
+  std::vector<BertLayerWeights> layers;
+};
+
+// A loaded BERT-family encoder: what the server needs to serve it.
+struct BertModel {
+  BertConfig config;
+  BertWeights weights;
+  // From sentence-transformers files (modules.json, 1_Pooling/config.json)
+  // when present; else CLS and no normalisation.
+  Pooling default_pooling = Pooling::kCls;
+  bool default_normalize = false;
+  // Longest accepted sequence, special tokens included:
+  // max_position_embeddings (a tokenizer's model_max_length may lower it).
+  int64_t max_length = 0;
+};
+
+// Returns the FP32 tensor stored under a Hugging Face name (without the
+// optional "bert." prefix), or an error naming it.
+using BertTensorSource =
+    std::function<absl::StatusOr<Tensor>(const std::string& name)>;
+
+// Builds packed weights from tensors in Hugging Face BertModel layout. Every
+// tensor's shape is checked against `config`; errors name the tensor and the
+// expected and actual shapes, prefixed by `file_name`.
+absl::StatusOr<BertWeights> BuildBertWeights(const BertConfig& config,
+                                             const BertTensorSource& source,
+                                             absl::string_view file_name);
+
+// Loads a Hugging Face model directory: config.json, model.safetensors
+// (tensor names bare or "bert."-prefixed; F32, F16 or BF16; pooler and MLM
+// head ignored), and the sentence-transformers modules.json /
+// 1_Pooling/config.json when present. Errors name the file.
+absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModel(
+    const std::string& directory);
+
+// The sentence-transformers defaults of a model directory.
+struct SentenceTransformersModules {
+  std::string
+      pooling_path;  // e.g. "1_Pooling"; empty when there is no Pooling module
+  bool normalize =
+      false;  // a sentence_transformers.models.Normalize module is present
+};
+// Parses the text of modules.json. Pure function.
+absl::StatusOr<SentenceTransformersModules> ParseModulesJson(
+    absl::string_view json_text);
+// Parses the text of a Pooling module's config.json; `file_name` prefixes
+// errors. Pure function.
+absl::StatusOr<Pooling> ParsePoolingConfig(absl::string_view json_text,
+                                           absl::string_view file_name);
+
+}  // namespace attnserve::core
+
+#endif  // ATTNSERVE_CORE_BERT_MODEL_H_

@@ -1,0 +1,139 @@
+#include "core/linear.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/dnnl_context.h"
+
+namespace attnserve::core {
+namespace {
+
+using dnnl::memory;
+
+// Rows of the matmul used to ask oneDNN for its preferred weight layout. The
+// blocked layout depends on the weight shape and dtype, not on this count.
+constexpr int64_t kPackRows = 128;
+
+memory::data_type ToDnnl(DType dtype) {
+  return dtype == DType::kFP32 ? memory::data_type::f32
+                               : memory::data_type::bf16;
+}
+
+dnnl::matmul::primitive_desc MakeMatmulDesc(int64_t rows, int64_t in,
+                                            int64_t out,
+                                            memory::data_type src_type,
+                                            const memory::desc& weights_desc,
+                                            memory::data_type dst_type,
+                                            LinearActivation activation) {
+  const memory::desc src_desc({rows, in}, src_type, memory::format_tag::ab);
+  const memory::desc bias_desc({1, out}, memory::data_type::f32,
+                               memory::format_tag::ab);
+  const memory::desc dst_desc({rows, out}, dst_type, memory::format_tag::ab);
+  dnnl::primitive_attr attr;
+  if (activation != LinearActivation::kNone) {
+    dnnl::post_ops post_ops;
+    post_ops.append_eltwise(1.0f,
+                            activation == LinearActivation::kGeluErf
+                                ? dnnl::algorithm::eltwise_gelu_erf
+                                : dnnl::algorithm::eltwise_gelu_tanh,
+                            0.0f, 0.0f);
+    attr.set_post_ops(post_ops);
+  }
+  return dnnl::matmul::primitive_desc(
+      dnnl::matmul::desc(src_desc, weights_desc, bias_desc, dst_desc), attr,
+      DnnlContext::Get().engine());
+}
+
+// weight: [out, in] in `dtype`, row-major. Returns it reordered into the
+// layout oneDNN's matmul prefers for `dtype` sources.
+memory PackWeights(const void* weight, int64_t in, int64_t out, DType dtype) {
+  DnnlContext& context = DnnlContext::Get();
+  const memory::data_type type = ToDnnl(dtype);
+  const memory::desc any_desc({in, out}, type, memory::format_tag::any);
+  const auto pd =
+      MakeMatmulDesc(kPackRows, in, out, type, any_desc, memory::data_type::f32,
+                     LinearActivation::kNone);
+  memory plain(memory::desc({in, out}, type, memory::format_tag::ba),
+               context.engine(), const_cast<void*>(weight));
+  memory packed(pd.weights_desc(), context.engine());
+  dnnl::stream& stream = context.stream();
+  dnnl::reorder(plain, packed).execute(stream, plain, packed);
+  stream.wait();
+  return packed;
+}
+
+}  // namespace
+
+int64_t PaddedRows(int64_t rows) {
+  return rows <= 16 ? rows : (rows + 15) / 16 * 16;
+}
+
+absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
+                                                  const Tensor& bias) {
+  if (weight.dtype() != DType::kFP32 || weight.rank() != 2 ||
+      bias.dtype() != DType::kFP32 || bias.rank() != 1 ||
+      bias.dim(0) != weight.dim(0)) {
+    return absl::InvalidArgumentError(
+        "PackedLinear::Create expects an FP32 weight [out, in] and bias [out]");
+  }
+  PackedLinear linear;
+  linear.out_ = weight.dim(0);
+  linear.in_ = weight.dim(1);
+  try {
+    linear.weights_fp32_ = PackWeights(weight.data<float>(), linear.in_,
+                                       linear.out_, DType::kFP32);
+    const Tensor weight_bf16 = weight.To(DType::kBF16);
+    linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
+                                       linear.out_, DType::kBF16);
+    linear.bias_ = memory(memory::desc({1, linear.out_}, memory::data_type::f32,
+                                       memory::format_tag::ab),
+                          DnnlContext::Get().engine());
+    std::memcpy(linear.bias_.get_data_handle(), bias.data<float>(),
+                bias.num_bytes());
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN failed to pack a [",
+                                            linear.out_, ", ", linear.in_,
+                                            "] weight: ", e.what()));
+  }
+  return linear;
+}
+
+absl::Status PackedLinear::Apply(DType src_dtype, const void* src, int64_t rows,
+                                 DType dst_dtype, void* dst,
+                                 LinearActivation activation) const {
+  DnnlContext& context = DnnlContext::Get();
+  const int64_t padded_rows = PaddedRows(rows);
+  const memory& weights =
+      src_dtype == DType::kFP32 ? weights_fp32_ : weights_bf16_;
+  try {
+    const std::string key = absl::StrCat(
+        "linear:", padded_rows, ":", in_, ":", out_, ":", DTypeName(src_dtype),
+        ":", DTypeName(dst_dtype), ":", static_cast<int>(activation));
+    auto matmul = context.GetOrCreate<dnnl::matmul>(key, [&] {
+      return dnnl::matmul(MakeMatmulDesc(padded_rows, in_, out_,
+                                         ToDnnl(src_dtype), weights.get_desc(),
+                                         ToDnnl(dst_dtype), activation));
+    });
+    memory src_memory(memory::desc({padded_rows, in_}, ToDnnl(src_dtype),
+                                   memory::format_tag::ab),
+                      context.engine(), const_cast<void*>(src));
+    memory dst_memory(memory::desc({padded_rows, out_}, ToDnnl(dst_dtype),
+                                   memory::format_tag::ab),
+                      context.engine(), dst);
+    dnnl::stream& stream = context.stream();
+    matmul.execute(stream, {{DNNL_ARG_SRC, src_memory},
+                            {DNNL_ARG_WEIGHTS, weights},
+                            {DNNL_ARG_BIAS, bias_},
+                            {DNNL_ARG_DST, dst_memory}});
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN matmul [", padded_rows,
+                                            ", ", in_, "] x [", in_, ", ", out_,
+                                            "] failed: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attnserve::core

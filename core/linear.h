@@ -1,0 +1,53 @@
+#ifndef ATTNSERVE_CORE_LINEAR_H_
+#define ATTNSERVE_CORE_LINEAR_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "core/dtype.h"
+#include "core/tensor.h"
+#include "dnnl.hpp"
+
+namespace attnserve::core {
+
+// Activation fused into a matmul as a oneDNN eltwise post-op.
+enum class LinearActivation { kNone, kGeluErf, kGeluTanh };
+
+// A learned linear map y = x W + b whose weight is converted and reordered
+// once, at load, into the blocked layouts oneDNN's matmul picks for FP32 and
+// BF16 sources (format_tag::any), so no call reorders weights.
+class PackedLinear {
+ public:
+  PackedLinear() = default;
+  // weight: [out, in] FP32 (torch nn.Linear layout)   bias: [out] FP32
+  static absl::StatusOr<PackedLinear> Create(const Tensor& weight,
+                                             const Tensor& bias);
+
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
+
+  // src: [rows, in] row-major in `src_dtype` (FP32 -> FP32 weights, BF16 ->
+  //   BF16 weights); rows may be any count >= 1.
+  // dst: [rows, out] row-major in `dst_dtype`.
+  // dst = activation(src W + b). Primitives are cached per shape and dtype.
+  absl::Status Apply(
+      DType src_dtype, const void* src, int64_t rows, DType dst_dtype,
+      void* dst, LinearActivation activation = LinearActivation::kNone) const;
+
+ private:
+  int64_t in_ = 0;
+  int64_t out_ = 0;
+  dnnl::memory weights_fp32_;
+  dnnl::memory weights_bf16_;
+  dnnl::memory bias_;
+};
+
+// The row count a matmul primitive is created for: rows themselves when
+// small, else rounded up to a multiple of 16 so that a handful of primitives
+// serve every batch size. Activation buffers passed to Apply() must have
+// PaddedRows(rows) rows.
+int64_t PaddedRows(int64_t rows);
+
+}  // namespace attnserve::core
+
+#endif  // ATTNSERVE_CORE_LINEAR_H_

@@ -1,0 +1,318 @@
+// ValidateAttention / Attend: every bad field is INVALID_ARGUMENT with a
+// message that names the field; good edge cases are accepted.
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+
+#include "core/attention.h"
+#include "gtest/gtest.h"
+#include "tests/core/attention_test_util.h"
+
+namespace attnserve::core {
+namespace {
+
+using attention_test::MakeInputs;
+using attention_test::RandomTensor;
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// B=2, H=3, Sq=4, Sk=5, D=8, Dv=6.
+AttentionInputs GoodInputs() {
+  std::mt19937_64 rng(7);
+  return MakeInputs(RandomTensor({2, 3, 4, 8}, rng),
+                    RandomTensor({2, 3, 5, 8}, rng),
+                    RandomTensor({2, 3, 5, 6}, rng));
+}
+
+struct BadCase {
+  std::string name;
+  std::function<void(AttentionSpec&, AttentionInputs&)> mutate;
+  std::vector<std::string> message_parts;  // each must appear in the message
+};
+
+std::vector<BadCase> BadCases() {
+  using Scope = AttentionSpec::Scope;
+  using Weighting = AttentionSpec::Weighting;
+  std::mt19937_64 rng(11);
+  return {
+      {"missing query",
+       [](AttentionSpec&, AttentionInputs& in) { in.query = Tensor(); },
+       {"query", "missing"}},
+      {"query rank 3",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.query = RandomTensor({2, 4, 8}, rng);
+       },
+       {"query.shape", "rank 4"}},
+      {"key rank 5",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.key = RandomTensor({1, 2, 3, 5, 8}, rng);
+       },
+       {"key.shape", "rank 4"}},
+      {"empty query",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.query = Tensor(DType::kFP32, {2, 3, 0, 8});
+       },
+       {"query.shape[2]", "is 0"}},
+      {"empty value",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.value = Tensor(DType::kFP32, {2, 3, 5, 0});
+       },
+       {"value.shape[3]", "is 0"}},
+      {"key dtype",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.key = in.key.To(DType::kBF16);
+       },
+       {"key.dtype", "BF16", "query.dtype"}},
+      {"value dtype",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.value = in.value.To(DType::kBF16);
+       },
+       {"value.dtype"}},
+      {"head_dim mismatch",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.key = RandomTensor({2, 3, 5, 4}, rng);
+       },
+       {"query.shape[3] is 8", "key.shape[3] is 4"}},
+      {"key batch",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.key = RandomTensor({1, 3, 5, 8}, rng);
+       },
+       {"key.shape[0] is 1", "query.shape[0] is 2"}},
+      {"key heads",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.key = RandomTensor({2, 2, 5, 8}, rng);
+       },
+       {"key.shape[1] is 2", "query.shape[1] is 3"}},
+      {"value k_len",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.value = RandomTensor({2, 3, 4, 6}, rng);
+       },
+       {"value.shape[2] is 4", "key.shape[2] is 5"}},
+      {"value heads",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.value = RandomTensor({2, 1, 5, 6}, rng);
+       },
+       {"value.shape[1]"}},
+      {"mask rank 5",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({1, 2, 3, 4, 5}, rng);
+       },
+       {"mask.shape", "rank <= 4"}},
+      {"mask not broadcastable",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({2, 4, 5}, rng);
+       },
+       {"mask.shape[0] is 2", "expected 1 or 3"}},
+      {"mask k_len",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({4, 4}, rng);
+       },
+       {"mask.shape[1] is 4", "expected 1 or 5"}},
+      {"mask dtype",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({4, 5}, rng).To(DType::kBF16);
+       },
+       {"mask.dtype"}},
+      {"mask NaN",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({4, 5}, rng);
+         in.mask.data<float>()[7] = std::nanf("");
+       },
+       {"mask contains NaN at index 7"}},
+      {"mask +inf",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({4, 5}, rng);
+         in.mask.data<float>()[3] = kInf;
+       },
+       {"mask contains +Inf at index 3"}},
+      {"query NaN",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.query.data<float>()[17] = std::nanf("");
+       },
+       {"query contains NaN at index 17"}},
+      {"key inf",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.key.data<float>()[2] = -kInf;
+       },
+       {"key contains -Inf at index 2"}},
+      {"value inf",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.value.data<float>()[5] = kInf;
+       },
+       {"value contains +Inf at index 5"}},
+      {"bf16 query NaN",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.query.data<float>()[9] = std::nanf("");
+         in.query = in.query.To(DType::kBF16);
+         in.key = in.key.To(DType::kBF16);
+         in.value = in.value.To(DType::kBF16);
+       },
+       {"query contains NaN at index 9"}},
+      {"key_lengths count",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.key_lengths = {1, 2, 3};
+       },
+       {"key_lengths has 3 entries", "expected 0 or 2"}},
+      {"key_lengths too long",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.key_lengths = {5, 6};
+       },
+       {"key_lengths[1] is 6", "<= 5"}},
+      {"hard top_k 0",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.weighting = Weighting::kHard;
+       },
+       {"spec.top_k is 0", ">= 1"}},
+      {"sample top_k > k_len",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.weighting = Weighting::kHard;
+         spec.top_k = 6;
+         spec.sample = true;
+       },
+       {"spec.top_k is 6", "<= k_len"}},
+      {"window_left too big",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scope = Scope::kLocal;
+         spec.window_left = 1u << 31;
+       },
+       {"spec.window_left is 2147483648", "<= 2147483647"}},
+      {"window_right too big",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scope = Scope::kLocal;
+         spec.window_right = 0xffffffffu;
+       },
+       {"spec.window_right"}},
+      {"window with global scope",
+       [](AttentionSpec& spec, AttentionInputs&) { spec.window_left = 2; },
+       {"spec.window_left", "GLOBAL", "set spec.scope to LOCAL"}},
+      {"window_right with global scope",
+       [](AttentionSpec& spec, AttentionInputs&) { spec.window_right = 2; },
+       {"spec.window_right", "LOCAL"}},
+      {"globals with global scope",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.global_positions = {1};
+       },
+       {"spec.global_positions", "LOCAL"}},
+      {"sigma with global scope",
+       [](AttentionSpec& spec, AttentionInputs&) { spec.gaussian_sigma = 2; },
+       {"spec.gaussian_sigma", "LOCAL"}},
+      {"global position out of range",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scope = Scope::kLocal;
+         spec.global_positions = {0, 4, 5};
+       },
+       {"spec.global_positions[2] is 5", "< 5"}},
+      {"negative sigma",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scope = Scope::kLocal;
+         spec.gaussian_sigma = -1;
+       },
+       {"spec.gaussian_sigma is -1", ">= 0"}},
+      {"NaN sigma",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scope = Scope::kLocal;
+         spec.gaussian_sigma = std::nanf("");
+       },
+       {"spec.gaussian_sigma", "finite"}},
+      {"inf scale",
+       [](AttentionSpec& spec, AttentionInputs&) { spec.scale = kInf; },
+       {"spec.scale", "finite"}},
+      {"NaN scale",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scale = std::nanf("");
+       },
+       {"spec.scale", "finite"}},
+  };
+}
+
+TEST(AttentionValidationTest, EachBadFieldIsInvalidArgumentNamingTheField) {
+  for (const BadCase& c : BadCases()) {
+    SCOPED_TRACE(c.name);
+    AttentionSpec spec;
+    AttentionInputs in = GoodInputs();
+    c.mutate(spec, in);
+    const absl::Status status = ValidateAttention(spec, in);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    for (const std::string& part : c.message_parts) {
+      EXPECT_NE(status.message().find(part), std::string::npos)
+          << "message \"" << status.message() << "\" lacks \"" << part << "\"";
+    }
+    AttentionOutputs out;
+    EXPECT_EQ(Attend(spec, in, &out).code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(AttentionValidationTest, AcceptsEdgeCases) {
+  std::mt19937_64 rng(3);
+  struct GoodCase {
+    std::string name;
+    std::function<void(AttentionSpec&, AttentionInputs&)> mutate;
+  };
+  const std::vector<GoodCase> cases = {
+      {"plain", [](AttentionSpec&, AttentionInputs&) {}},
+      {"window larger than the sequence",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scope = AttentionSpec::Scope::kLocal;
+         spec.window_left = spec.window_right = 2147483647u;
+       }},
+      {"mask with -inf (how users mask)",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({1, 5}, rng);
+         in.mask.data<float>()[1] = -kInf;
+       }},
+      {"scalar mask",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({}, rng);
+       }},
+      {"full mask",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({2, 3, 4, 5}, rng);
+       }},
+      {"key_lengths 0 and full",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.key_lengths = {0, 5};
+       }},
+      {"hard top_k > k_len without sampling",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.weighting = AttentionSpec::Weighting::kHard;
+         spec.top_k = 100;
+       }},
+      {"sample top_k == k_len",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.weighting = AttentionSpec::Weighting::kHard;
+         spec.top_k = 5;
+         spec.sample = true;
+       }},
+      {"local with globals and sigma",
+       [](AttentionSpec& spec, AttentionInputs&) {
+         spec.scope = AttentionSpec::Scope::kLocal;
+         spec.global_positions = {0, 4};
+         spec.gaussian_sigma = 1.5f;
+       }},
+      {"negative scale",
+       [](AttentionSpec& spec, AttentionInputs&) { spec.scale = -0.5f; }},
+      {"bf16 inputs",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.query = in.query.To(DType::kBF16);
+         in.key = in.key.To(DType::kBF16);
+         in.value = in.value.To(DType::kBF16);
+       }},
+  };
+  for (const GoodCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    AttentionSpec spec;
+    AttentionInputs in = GoodInputs();
+    c.mutate(spec, in);
+    EXPECT_TRUE(ValidateAttention(spec, in).ok())
+        << ValidateAttention(spec, in);
+    AttentionOutputs out;
+    ASSERT_TRUE(Attend(spec, in, &out).ok());
+    EXPECT_EQ(out.output.shape(), absl::Span<const int64_t>({2, 3, 4, 6}));
+  }
+}
+
+}  // namespace
+}  // namespace attnserve::core

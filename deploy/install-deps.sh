@@ -20,7 +20,7 @@ PACKAGES=(
   curl procps
   # deploy checks: promtool + a real Prometheus for the scrape e2e, yamllint, YAML for python
   # (kubectl with its built-in kustomize comes with the machine image; Debian 12 has none
-  # recent enough, see deploy/README.md)
+  # recent enough; see README.md, "Deploy")
   prometheus yamllint python3-yaml
 )
 

@@ -7,7 +7,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/banded_local_attention.h"
+#include "core/dense_dnnl_attention.h"
 #include "core/reference_attention.h"
+#include "core/top_k_attention.h"
 
 namespace attnserve::core {
 namespace {
@@ -284,6 +287,9 @@ absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in,
 const std::vector<const AttentionImplementation*>& AttentionImplementations() {
   static const auto* implementations =
       new std::vector<const AttentionImplementation*>{
+          new DenseDnnlAttention(),
+          new BandedLocalAttention(),
+          new TopKAttention(),
           &ReferenceAttentionImplementation(),
       };
   return *implementations;

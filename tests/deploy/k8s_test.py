@@ -13,6 +13,7 @@
 """
 
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -417,6 +418,18 @@ class K8sTest(unittest.TestCase):
         ports = [p["name"] for p in service["spec"]["ports"]]
         self.assertEqual([e["port"] for e in monitor["spec"]["endpoints"]], ["metrics"])
         self.assertIn("metrics", ports)
+
+    def test_matches_the_image(self):
+        with open(lib.source_path("Dockerfile")) as f:
+            dockerfile = f.read()
+        exposed = sorted(int(p) for line in re.findall(r"^EXPOSE (.+)$", dockerfile, re.M)
+                         for p in line.split())
+        image_user = re.findall(r"^USER (\d+)", dockerfile, re.M)[-1]
+        for name, manifests in self.manifests.items():
+            container = self.container(manifests)
+            self.assertEqual(sorted(p["containerPort"] for p in container["ports"]), exposed)
+            pod = manifests.one("Deployment")["spec"]["template"]["spec"]
+            self.assertEqual(pod["securityContext"]["runAsUser"], int(image_user), name)
 
     def test_args_are_attnserve_flags(self):
         self.assertIn("address", self.attnserve_flags,

@@ -227,9 +227,9 @@ class K8sTest(unittest.TestCase):
                 yaml.safe_dump({
                     "apiVersion": "kustomize.config.k8s.io/v1beta1",
                     "kind": "Kustomization",
-                    "resources": [os.path.relpath(os.path.join(K8S, "overlays", "prod"), tmp)],
-                    "components": [os.path.relpath(os.path.join(K8S, "components", "servicemonitor"),
-                                                   tmp)],
+                    "resources": [os.path.relpath(os.path.join(K8S, "overlays/prod"), tmp)],
+                    "components": [
+                        os.path.relpath(os.path.join(K8S, "components/servicemonitor"), tmp)],
                 }, f)
             cls.rendered["prod+servicemonitor"] = kustomize(tmp)
         cls.manifests = {n: RenderedManifests(t) for n, t in cls.rendered.items()}

@@ -85,9 +85,6 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
   try {
     linear.weights_fp32_ = PackWeights(weight.data<float>(), linear.in_,
                                        linear.out_, DType::kFP32);
-    const Tensor weight_bf16 = weight.To(DType::kBF16);
-    linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
-                                       linear.out_, DType::kBF16);
     linear.bias_ = memory(memory::desc({1, linear.out_}, memory::data_type::f32,
                                        memory::format_tag::ab),
                           DnnlContext::Get().engine());
@@ -98,6 +95,15 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
                                             linear.out_, ", ", linear.in_,
                                             "] weight: ", e.what()));
   }
+  // CPUs without AVX-512 have no oneDNN BF16 matmul: the layer then serves
+  // FP32 only and Apply() reports BF16 as unsupported.
+  try {
+    const Tensor weight_bf16 = weight.To(DType::kBF16);
+    linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
+                                       linear.out_, DType::kBF16);
+  } catch (const dnnl::error&) {
+    linear.weights_bf16_ = memory();
+  }
   return linear;
 }
 
@@ -107,6 +113,11 @@ absl::Status PackedLinear::Apply(DType src_dtype, const void* src, int64_t rows,
   DnnlContext& context = DnnlContext::Get();
   const memory& weights =
       src_dtype == DType::kFP32 ? weights_fp32_ : weights_bf16_;
+  if (!weights) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compute_dtype BF16 is not supported on this CPU (oneDNN ISA ",
+        DnnlContext::CpuIsaName(), "); use FP32"));
+  }
   const size_t src_row_bytes = size_t(in_) * DTypeSize(src_dtype);
   const size_t dst_row_bytes = size_t(out_) * DTypeSize(dst_dtype);
   // Row blocks of at most kMaxPrimitiveRows, each padded to PaddedRows(): a

@@ -199,6 +199,10 @@ absl::Status CheckFlags() {
   return absl::OkStatus();
 }
 
+// gRPC threads beyond the queue's: the running call, pollers, health checks,
+// reflection and calls being refused.
+constexpr int kSpareServerThreads = 16;
+
 int Serve() {
   if (absl::Status flags = CheckFlags(); !flags.ok()) {
     Log("%s", std::string(flags.message()).c_str());
@@ -253,6 +257,13 @@ int Serve() {
   builder.AddListeningPort(address, *credentials, &port);
   // Without this, a second server on a taken port would silently share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Each call holds a thread (and its request) until it is answered: bound
+  // them so a flood of large requests cannot grow memory without limit. Calls
+  // beyond it are refused with RESOURCE_EXHAUSTED by gRPC itself.
+  grpc::ResourceQuota quota("attnserve");
+  quota.SetMaxThreads(absl::GetFlag(FLAGS_max_queue_size) +
+                      kSpareServerThreads);
+  builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(max_message_bytes));
   std::vector<
@@ -278,6 +289,12 @@ int Serve() {
       core::DnnlContext::CpuIsaName().c_str(), worker_options.compute_threads,
       absl::GetFlag(FLAGS_max_queue_size),
       static_cast<long long>(max_message_bytes));
+  Log("batching flags accepted (max_batch_size %d, max_batch_tokens %d, "
+      "max_queue_delay_us %d); the batching scheduler is not wired in yet, "
+      "Attend requests run one at a time",
+      absl::GetFlag(FLAGS_max_batch_size),
+      absl::GetFlag(FLAGS_max_batch_tokens),
+      absl::GetFlag(FLAGS_max_queue_delay_us));
   Log("listening on %s", BoundAddress(address, port).c_str());
 
   sigset_t signals;

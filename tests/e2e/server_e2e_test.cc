@@ -281,6 +281,46 @@ TEST(ServerE2ETest, ExpiredWorkIsDroppedNotComputed) {
             computed_before + 2);
 }
 
+TEST(ServerE2ETest, CancelledWorkIsDroppedNotComputed) {
+  std::unique_ptr<ServerProcess> server =
+      StartOrDie({"--compute_threads", "1"});
+  ASSERT_NE(server, nullptr);
+  const v1::AttendRequest slow_request = SlowAttend(*server);
+  const double computed_before = MetricValue(
+      server->ScrapeMetrics(), "attnserve_compute_duration_seconds_count", {});
+  grpc::Status slow_status;
+  std::thread slow([&] {
+    v1::AttendResponse response;
+    slow_status = Attend(*server, slow_request, &response);
+  });
+  WaitForComputeStarts(*server, computed_before + 1);
+  // A second call waits in the queue; the client cancels it there.
+  auto stub = v1::AttentionService::NewStub(server->NewChannel());
+  grpc::ClientContext context;
+  v1::AttendResponse response;
+  grpc::Status cancelled_status;
+  std::thread queued([&] {
+    cancelled_status = stub->Attend(&context, SelfAttend({1, 4, 8}), &response);
+  });
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (MetricValue(server->ScrapeMetrics(), "attnserve_queue_depth", {}) <
+             1 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  context.TryCancel();
+  queued.join();
+  EXPECT_EQ(cancelled_status.error_code(), grpc::StatusCode::CANCELLED);
+  slow.join();
+  ASSERT_TRUE(slow_status.ok()) << slow_status.error_message();
+  ASSERT_TRUE(Attend(*server, SelfAttend({1, 4, 8}), &response).ok());
+  // Computed: the slow call and the last one, not the cancelled one.
+  EXPECT_EQ(MetricValue(server->ScrapeMetrics(),
+                        "attnserve_compute_duration_seconds_count", {}),
+            computed_before + 2);
+}
+
 TEST(ServerE2ETest, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   std::unique_ptr<ServerProcess> server =
       StartOrDie({"--compute_threads", "1"});

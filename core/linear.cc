@@ -1,5 +1,6 @@
 #include "core/linear.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -84,9 +85,6 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
   try {
     linear.weights_fp32_ = PackWeights(weight.data<float>(), linear.in_,
                                        linear.out_, DType::kFP32);
-    const Tensor weight_bf16 = weight.To(DType::kBF16);
-    linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
-                                       linear.out_, DType::kBF16);
     linear.bias_ = memory(memory::desc({1, linear.out_}, memory::data_type::f32,
                                        memory::format_tag::ab),
                           DnnlContext::Get().engine());
@@ -97,6 +95,15 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
                                             linear.out_, ", ", linear.in_,
                                             "] weight: ", e.what()));
   }
+  // CPUs without AVX-512 have no oneDNN BF16 matmul: the layer then serves
+  // FP32 only and Apply() reports BF16 as unsupported.
+  try {
+    const Tensor weight_bf16 = weight.To(DType::kBF16);
+    linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
+                                       linear.out_, DType::kBF16);
+  } catch (const dnnl::error&) {
+    linear.weights_bf16_ = memory();
+  }
   return linear;
 }
 
@@ -104,34 +111,49 @@ absl::Status PackedLinear::Apply(DType src_dtype, const void* src, int64_t rows,
                                  DType dst_dtype, void* dst,
                                  LinearActivation activation) const {
   DnnlContext& context = DnnlContext::Get();
-  const int64_t padded_rows = PaddedRows(rows);
   const memory& weights =
       src_dtype == DType::kFP32 ? weights_fp32_ : weights_bf16_;
-  try {
-    const std::string key = absl::StrCat(
-        "linear:", padded_rows, ":", in_, ":", out_, ":", DTypeName(src_dtype),
-        ":", DTypeName(dst_dtype), ":", static_cast<int>(activation));
-    auto matmul = context.GetOrCreate<dnnl::matmul>(key, [&] {
-      return dnnl::matmul(MakeMatmulDesc(padded_rows, in_, out_,
-                                         ToDnnl(src_dtype), weights.get_desc(),
-                                         ToDnnl(dst_dtype), activation));
-    });
-    memory src_memory(memory::desc({padded_rows, in_}, ToDnnl(src_dtype),
-                                   memory::format_tag::ab),
-                      context.engine(), const_cast<void*>(src));
-    memory dst_memory(memory::desc({padded_rows, out_}, ToDnnl(dst_dtype),
-                                   memory::format_tag::ab),
-                      context.engine(), dst);
-    dnnl::stream& stream = context.stream();
-    matmul.execute(stream, {{DNNL_ARG_SRC, src_memory},
-                            {DNNL_ARG_WEIGHTS, weights},
-                            {DNNL_ARG_BIAS, bias_},
-                            {DNNL_ARG_DST, dst_memory}});
-    stream.wait();
-  } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN matmul [", padded_rows,
-                                            ", ", in_, "] x [", in_, ", ", out_,
-                                            "] failed: ", e.what()));
+  if (!weights) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compute_dtype BF16 is not supported on this CPU (oneDNN ISA ",
+        DnnlContext::CpuIsaName(), "); use FP32"));
+  }
+  const size_t src_row_bytes = size_t(in_) * DTypeSize(src_dtype);
+  const size_t dst_row_bytes = size_t(out_) * DTypeSize(dst_dtype);
+  // Row blocks of at most kMaxPrimitiveRows, each padded to PaddedRows(): a
+  // bounded set of primitives (per weight shape and dtype) serves any batch.
+  for (int64_t begin = 0; begin < rows; begin += kMaxPrimitiveRows) {
+    const int64_t block_rows =
+        PaddedRows(std::min(kMaxPrimitiveRows, rows - begin));
+    try {
+      const std::string key = absl::StrCat(
+          "linear:", block_rows, ":", in_, ":", out_, ":", DTypeName(src_dtype),
+          ":", DTypeName(dst_dtype), ":", static_cast<int>(activation));
+      auto matmul = context.GetOrCreate<dnnl::matmul>(key, [&] {
+        return dnnl::matmul(
+            MakeMatmulDesc(block_rows, in_, out_, ToDnnl(src_dtype),
+                           weights.get_desc(), ToDnnl(dst_dtype), activation));
+      });
+      memory src_memory(memory::desc({block_rows, in_}, ToDnnl(src_dtype),
+                                     memory::format_tag::ab),
+                        context.engine(),
+                        const_cast<char*>(static_cast<const char*>(src) +
+                                          begin * src_row_bytes));
+      memory dst_memory(memory::desc({block_rows, out_}, ToDnnl(dst_dtype),
+                                     memory::format_tag::ab),
+                        context.engine(),
+                        static_cast<char*>(dst) + begin * dst_row_bytes);
+      dnnl::stream& stream = context.stream();
+      matmul.execute(stream, {{DNNL_ARG_SRC, src_memory},
+                              {DNNL_ARG_WEIGHTS, weights},
+                              {DNNL_ARG_BIAS, bias_},
+                              {DNNL_ARG_DST, dst_memory}});
+      stream.wait();
+    } catch (const dnnl::error& e) {
+      return absl::InternalError(absl::StrCat("oneDNN matmul [", block_rows,
+                                              ", ", in_, "] x [", in_, ", ",
+                                              out_, "] failed: ", e.what()));
+    }
   }
   return absl::OkStatus();
 }

@@ -42,10 +42,13 @@ class PackedLinear {
   dnnl::memory bias_;
 };
 
-// The row count a matmul primitive is created for: rows themselves when
-// small, else rounded up to a multiple of 16 so that a handful of primitives
-// serve every batch size. Activation buffers passed to Apply() must have
-// PaddedRows(rows) rows.
+// Apply() runs rows in blocks of at most kMaxPrimitiveRows; each block's
+// matmul primitive is created for PaddedRows(block rows): the rows themselves
+// when at most 16, else rounded up to a multiple of 16. So at most 48
+// primitives per weight shape and dtype serve every batch size. Activation
+// buffers passed to Apply() must have PaddedRows(rows) rows (padding rows are
+// computed and ignored).
+constexpr int64_t kMaxPrimitiveRows = 512;
 int64_t PaddedRows(int64_t rows);
 
 }  // namespace attnserve::core

@@ -1,1 +1,322 @@
-int main() { return 0; }
+// attnserve: the gRPC server binary. Flags: CONTRACT.md §6 (README.md lists
+// them with defaults).
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/dnnl_context.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/attention_service.h"
+#include "server/compute_worker.h"
+#include "server/encoder_service.h"
+#include "server/metrics.h"
+#include "server/proto_convert.h"
+
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "gRPC listen address host:port; port 0 picks a free port (printed at "
+          "start)");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9090",
+          "Prometheus /metrics listen address host:port; empty disables; port "
+          "0 picks one");
+ABSL_FLAG(std::vector<std::string>, model, {},
+          "NAME=DIR of a Hugging Face model directory; repeatable, the first "
+          "is the default; "
+          "`demo` is the built-in demo model");
+ABSL_FLAG(int32_t, max_batch_size, 32,
+          "most requests per batch (batching scheduler)");
+ABSL_FLAG(int32_t, max_batch_tokens, 16384,
+          "most tokens per batch (batching scheduler)");
+ABSL_FLAG(int32_t, max_queue_delay_us, 0,
+          "longest a request waits for a batch to fill (batching scheduler)");
+ABSL_FLAG(int32_t, max_queue_size, 64,
+          "requests waiting for compute per model; more are refused with "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, compute_threads, 0,
+          "threads of the compute worker; 0 = all hardware threads");
+ABSL_FLAG(int64_t, max_message_bytes, int64_t{64} << 20,
+          "largest request and response message in bytes; larger is "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(
+    int64_t, max_attention_scores, int64_t{1} << 28,
+    "largest batch * heads * q_len * k_len of one Attend request; larger is "
+    "RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, shutdown_grace_ms, 30000,
+          "on SIGTERM/SIGINT, how long calls in flight may take to finish "
+          "before they are "
+          "cancelled");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM server certificate chain file; enables TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key file of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA file; when set, clients must present a certificate it signed "
+          "(mTLS)");
+
+namespace attnserve::server {
+namespace {
+
+void Log(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void Log(const char* format, ...) {
+  std::fputs("attnserve: ", stderr);
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+// absl list flags keep only their last occurrence; `--model a --model b`
+// becomes `--model=a,b` so every occurrence counts.
+std::vector<std::string> MergeRepeatedModelFlags(int argc, char** argv) {
+  std::vector<std::string> args = {argv[0]};
+  std::vector<std::string> models;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") {
+      args.insert(args.end(), argv + i, argv + argc);
+      break;
+    }
+    if ((arg == "--model" || arg == "-model") && i + 1 < argc) {
+      models.push_back(argv[++i]);
+    } else if (absl::StartsWith(arg, "--model=") ||
+               absl::StartsWith(arg, "-model=")) {
+      models.push_back(arg.substr(arg.find('=') + 1));
+    } else {
+      args.push_back(arg);
+    }
+  }
+  if (!models.empty())
+    args.insert(args.begin() + 1, "--model=" + absl::StrJoin(models, ","));
+  return args;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     const char* flag) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return absl::NotFoundError(
+        absl::StrCat("--", flag, ": cannot read ", path));
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() {
+  const std::string cert_path = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key_path = absl::GetFlag(FLAGS_tls_key);
+  const std::string ca_path = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert_path.empty() && key_path.empty() && ca_path.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (cert_path.empty() || key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls_cert and --tls_key");
+  }
+  absl::StatusOr<std::string> cert = ReadFile(cert_path, "tls_cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(key_path, "tls_key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(
+      ca_path.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!ca_path.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile(ca_path, "tls_client_ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// "127.0.0.1:0" with port 43210 bound -> "127.0.0.1:43210".
+std::string BoundAddress(const std::string& address, int port) {
+  const size_t colon = address.rfind(':');
+  if (absl::StartsWith(address, "unix:") || colon == std::string::npos)
+    return address;
+  return absl::StrCat(address.substr(0, colon), ":", port);
+}
+
+absl::Status CheckPositive(const char* flag, int64_t value) {
+  if (value >= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " is ", value, ", expected >= 1"));
+}
+
+absl::Status CheckFlags() {
+  for (absl::Status s :
+       {CheckPositive("max_batch_size", absl::GetFlag(FLAGS_max_batch_size)),
+        CheckPositive("max_batch_tokens",
+                      absl::GetFlag(FLAGS_max_batch_tokens)),
+        CheckPositive("max_queue_size", absl::GetFlag(FLAGS_max_queue_size)),
+        CheckPositive("max_message_bytes",
+                      absl::GetFlag(FLAGS_max_message_bytes)),
+        CheckPositive("max_attention_scores",
+                      absl::GetFlag(FLAGS_max_attention_scores))}) {
+    if (!s.ok()) return s;
+  }
+  if (absl::GetFlag(FLAGS_max_message_bytes) > INT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_message_bytes is ", absl::GetFlag(FLAGS_max_message_bytes),
+        ", expected at most ", INT32_MAX, " (gRPC's limit)"));
+  }
+  if (absl::GetFlag(FLAGS_max_queue_delay_us) < 0 ||
+      absl::GetFlag(FLAGS_compute_threads) < 0 ||
+      absl::GetFlag(FLAGS_shutdown_grace_ms) < 0) {
+    return absl::InvalidArgumentError(
+        "--max_queue_delay_us, --compute_threads and --shutdown_grace_ms must "
+        "be >= 0");
+  }
+  for (const std::string& model : absl::GetFlag(FLAGS_model)) {
+    if (model != "demo" &&
+        (model.find('=') == std::string::npos || model.front() == '=')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--model ", model, ": expected NAME=DIR or demo"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int Serve() {
+  if (absl::Status flags = CheckFlags(); !flags.ok()) {
+    Log("%s", std::string(flags.message()).c_str());
+    return 2;
+  }
+  const std::vector<std::string> models = absl::GetFlag(FLAGS_model);
+  if (!models.empty()) {
+    Log("--model %s accepted; models are not supported yet (EncoderService and "
+        "MultiHeadAttend "
+        "answer UNIMPLEMENTED)",
+        absl::StrJoin(models, ",").c_str());
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentials();
+  if (!credentials.ok()) {
+    Log("%s", std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+
+  Metrics metrics;
+  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  if (!metrics_address.empty()) {
+    absl::StatusOr<int> port = metrics.Serve(metrics_address);
+    if (!port.ok()) {
+      Log("%s", std::string(port.status().message()).c_str());
+      return 1;
+    }
+    Log("metrics on http://%s/metrics",
+        BoundAddress(metrics_address, *port).c_str());
+  }
+
+  ComputeWorker::Options worker_options;
+  worker_options.model = "attention";
+  worker_options.compute_threads =
+      absl::GetFlag(FLAGS_compute_threads) > 0
+          ? absl::GetFlag(FLAGS_compute_threads)
+          : std::max(1u, std::thread::hardware_concurrency());
+  worker_options.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
+  ComputeWorker worker(worker_options, &metrics);
+
+  const int64_t max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  ConversionLimits limits = LimitsForMaxMessageBytes(max_message_bytes);
+  limits.max_attention_scores = absl::GetFlag(FLAGS_max_attention_scores);
+  AttentionServiceImpl attention_service(&worker, limits);
+  EncoderServiceImpl encoder_service;
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::GetFlag(FLAGS_address);
+  int port = 0;
+  builder.AddListeningPort(address, *credentials, &port);
+  // Without this, a second server on a taken port would silently share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(max_message_bytes));
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(metrics.NewRequestInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  builder.RegisterService(&attention_service);
+  builder.RegisterService(&encoder_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    Log("cannot listen on %s (--address): the port is in use or the address is "
+        "invalid",
+        address.c_str());
+    return 1;
+  }
+
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(v1::AttentionService::service_full_name(), true);
+  health->SetServingStatus(v1::EncoderService::service_full_name(), true);
+  Log("cpu isa %s, %d compute threads, max queue %d, max message %lld bytes",
+      core::DnnlContext::CpuIsaName().c_str(), worker_options.compute_threads,
+      absl::GetFlag(FLAGS_max_queue_size),
+      static_cast<long long>(max_message_bytes));
+  Log("listening on %s", BoundAddress(address, port).c_str());
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log("%s: shutting down (calls in flight get up to %d ms)",
+      signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+      absl::GetFlag(FLAGS_shutdown_grace_ms));
+  health->SetServingStatus(false);
+  server->Shutdown(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  server->Wait();
+  Log("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace attnserve::server
+
+int main(int argc, char** argv) {
+  // Signals are taken by sigwait() in Serve(); block them before any thread
+  // starts so that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::SetProgramUsageMessage(
+      "attnserve: gRPC attention and encoder service (see README.md)");
+  std::vector<std::string> args =
+      attnserve::server::MergeRepeatedModelFlags(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()),
+                         arg_pointers.data());
+  return attnserve::server::Serve();
+}

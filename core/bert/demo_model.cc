@@ -1,6 +1,5 @@
 #include "core/bert/demo_model.h"
 
-#include <cmath>
 #include <cstdint>
 #include <utility>
 
@@ -93,24 +92,23 @@ std::vector<std::string> DemoVocab() {
   return vocab;
 }
 
-// splitmix64 + Box-Muller: the same numbers on every platform.
-class NormalGenerator {
+// splitmix64 mapped to a uniform distribution with mean 0 and standard
+// deviation 1: the same numbers on every platform, and fast enough to fill a
+// BERT-base model in well under a second.
+class UnitVarianceGenerator {
  public:
-  explicit NormalGenerator(uint64_t seed) : state_(seed) {}
+  explicit UnitVarianceGenerator(uint64_t seed) : state_(seed) {}
   float Next() {
-    const double u1 = (double(NextBits() >> 11) + 1.0) / 9007199254740993.0;
-    const double u2 = double(NextBits() >> 11) / 9007199254740992.0;
-    return float(std::sqrt(-2.0 * std::log(u1)) *
-                 std::cos(6.283185307179586 * u2));
-  }
-
- private:
-  uint64_t NextBits() {
     uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    z ^= z >> 31;
+    // uniform in [-sqrt(3), sqrt(3)): variance 1
+    return float((double(z >> 11) / 9007199254740992.0 * 2.0 - 1.0) *
+                 1.7320508075688772);
   }
+
+ private:
   uint64_t state_;
 };
 
@@ -123,7 +121,7 @@ absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
   model->max_length = config.max_position_embeddings;
   model->default_pooling = Pooling::kMean;
   model->default_normalize = true;
-  NormalGenerator normal(seed);
+  UnitVarianceGenerator random(seed);
   auto source = [&](const std::string& name) -> absl::StatusOr<Tensor> {
     const int64_t h = config.hidden_size;
     std::vector<int64_t> shape;
@@ -151,7 +149,7 @@ absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
     Tensor t(DType::kFP32, shape);
     float* p = t.data<float>();
     for (int64_t i = 0; i < t.num_elements(); ++i) {
-      p[i] = norm_weight ? 1.0f : bias ? 0.0f : 0.02f * normal.Next();
+      p[i] = norm_weight ? 1.0f : bias ? 0.0f : 0.02f * random.Next();
     }
     return t;
   };

@@ -26,8 +26,9 @@ struct DemoModel {
 absl::StatusOr<DemoModel> MakeDemoModel();
 
 // A model of any BERT shape with random weights from `seed` (LayerNorm weights
-// 1, biases 0, everything else N(0, 0.02) as BERT initialises them), default
-// pooling MEAN with normalisation. For the demo model and benchmarks.
+// 1, biases 0, everything else uniform with mean 0 and standard deviation 0.02,
+// the scale of BERT's initializer_range), default pooling MEAN with
+// normalisation. For the demo model and benchmarks.
 absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
     const BertConfig& config, uint64_t seed);
 

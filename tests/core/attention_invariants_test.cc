@@ -260,7 +260,8 @@ TEST(AttentionInvariantsTest, BatchItemsDoNotInfluenceEachOther) {
 }
 
 // Sampled HARD: each row keeps exactly min(top_k, visible) keys, and the same
-// seed gives the same draw.
+// seed gives the same draw (bit for bit from one implementation; the same keys
+// from every implementation, since all draw with GumbelNoise).
 TEST(AttentionInvariantsTest, SampledHardIsReproducibleAndKeepsTopKKeys) {
   std::mt19937_64 rng(6);
   AttentionInputs in = MixedInputs(rng, false);
@@ -274,7 +275,17 @@ TEST(AttentionInvariantsTest, SampledHardIsReproducibleAndKeepsTopKKeys) {
   ForEachImplementation(
       spec, in, [&](const std::string& name, const AttentionOutputs& out) {
         SCOPED_TRACE(name);
-        EXPECT_EQ(MaxExcess(out.weights, first.weights, 0), 0);
+        EXPECT_LE(MaxExcess(out.weights, first.weights, 1e-5), 1e-6);
+        for (int64_t e = 0; e < out.weights.num_elements(); ++e) {
+          ASSERT_EQ(out.weights.data<float>()[e] != 0,
+                    first.weights.data<float>()[e] != 0)
+              << e;
+        }
+        AttentionOutputs again;
+        ASSERT_TRUE(Attend(spec, in, &again).ok());
+        if (name == "Attend") {
+          EXPECT_EQ(MaxExcess(again.weights, out.weights, 0), 0);
+        }
         for (int64_t b = 0; b < 2; ++b) {
           for (int64_t h = 0; h < 2; ++h) {
             for (int64_t i = 0; i < 9; ++i) {

@@ -1,0 +1,97 @@
+// Times the core encoder on a Hugging Face model directory, for the
+// side-by-side comparison in bench/compare_encoder.py:
+//   encoder_timing --model_dir DIR --lengths 128,128,... [--dtype fp32|bf16]
+//                  [--threads 2] [--reps 10]
+// Runs two warm-up passes, then `reps` timed passes over one packed batch with
+// the given sequence lengths (random token ids), and prints one JSON line:
+//   {"ms": <median ms>, "tokens": <tokens per pass>, "isa": "..."}
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "core/bert/encoder.h"
+#include "core/bert/model.h"
+#include "core/dnnl_context.h"
+#include "core/parallel.h"
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "encoder_timing: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace attnserve::core;
+  std::string model_dir, dtype = "fp32", lengths_flag;
+  int threads = 2, reps = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    bool ok = true;
+    if (flag == "--model_dir") {
+      model_dir = value;
+    } else if (flag == "--dtype") {
+      dtype = value;
+    } else if (flag == "--lengths") {
+      lengths_flag = value;
+    } else if (flag == "--threads") {
+      ok = absl::SimpleAtoi(value, &threads);
+    } else if (flag == "--reps") {
+      ok = absl::SimpleAtoi(value, &reps);
+    } else {
+      return Fail("unknown flag " + flag);
+    }
+    if (!ok) return Fail(flag + " is not an integer: " + value);
+  }
+  if (model_dir.empty() || lengths_flag.empty() || reps < 1) {
+    return Fail(
+        "usage: --model_dir DIR --lengths N,N,... [--dtype fp32|bf16] "
+        "[--threads T] [--reps R]");
+  }
+  if (dtype != "fp32" && dtype != "bf16")
+    return Fail("--dtype is fp32 or bf16");
+  SetComputeThreads(threads);
+
+  auto model = LoadBertModel(model_dir);
+  if (!model.ok()) return Fail(std::string(model.status().message()));
+  PackedBatch batch;
+  batch.offsets.push_back(0);
+  std::mt19937 rng(1);
+  const int32_t vocab = int32_t((*model)->config.vocab_size);
+  for (absl::string_view part : absl::StrSplit(lengths_flag, ',')) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(part, &n) || n < 1) {
+      return Fail("--lengths has " + std::string(part) +
+                  ", expected a length >= 1");
+    }
+    for (int64_t i = 0; i < n; ++i)
+      batch.token_ids.push_back(int32_t(rng() % vocab));
+    batch.offsets.push_back(int64_t(batch.token_ids.size()));
+  }
+  EncodeOptions options;
+  options.compute_dtype = dtype == "bf16" ? DType::kBF16 : DType::kFP32;
+
+  std::vector<double> times;
+  for (int i = 0; i < reps + 2; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto out = Encode(**model, batch, options);
+    const auto end = std::chrono::steady_clock::now();
+    if (!out.ok()) return Fail(std::string(out.status().message()));
+    if (i >= 2)
+      times.push_back(
+          std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  std::printf("{\"ms\": %.4f, \"tokens\": %zu, \"isa\": \"%s\"}\n",
+              times[times.size() / 2], batch.token_ids.size(),
+              DnnlContext::CpuIsaName().c_str());
+  return 0;
+}

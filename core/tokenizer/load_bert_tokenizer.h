@@ -1,0 +1,27 @@
+#ifndef ATTNSERVE_CORE_TOKENIZER_LOAD_BERT_TOKENIZER_H_
+#define ATTNSERVE_CORE_TOKENIZER_LOAD_BERT_TOKENIZER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/tokenizer/wordpiece_tokenizer.h"
+
+namespace attnserve::core {
+
+// Loads the tokenizer of a Hugging Face model directory. Prefers
+// tokenizer.json when present (model_max_length still comes from
+// tokenizer_config.json when that exists); else vocab.txt +
+// tokenizer_config.json (optional) + special_tokens_map.json (optional).
+// NOT_FOUND when neither tokenizer.json nor vocab.txt exists; parse errors
+// are INVALID_ARGUMENT naming the file and key.
+absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>> LoadBertTokenizer(
+    const std::string& model_dir);
+
+// The vocab.txt route only (tests compare it with the tokenizer.json route).
+absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>>
+LoadBertTokenizerFromVocab(const std::string& model_dir);
+
+}  // namespace attnserve::core
+
+#endif  // ATTNSERVE_CORE_TOKENIZER_LOAD_BERT_TOKENIZER_H_

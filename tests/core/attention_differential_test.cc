@@ -1,0 +1,177 @@
+// Randomized differential test (ggml test-backend-ops style): one table of
+// random specs and shapes, every fast implementation that supports a case,
+// one comparison against the reference implementation.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/attention.h"
+#include "gtest/gtest.h"
+#include "tests/core/attention_test_util.h"
+
+namespace attnserve::core {
+namespace {
+
+using attention_test::MaxExcess;
+using Scope = AttentionSpec::Scope;
+using Weighting = AttentionSpec::Weighting;
+
+constexpr int kCases = 1500;
+
+struct RandomCase {
+  std::string description;
+  AttentionSpec spec;
+  AttentionInputs in;
+};
+
+template <class T>
+T Pick(std::mt19937_64& rng, std::initializer_list<T> options) {
+  std::uniform_int_distribution<size_t> index(0, options.size() - 1);
+  return *(options.begin() + index(rng));
+}
+
+bool Chance(std::mt19937_64& rng, double p) {
+  return std::bernoulli_distribution(p)(rng);
+}
+
+// HARD cases use quantised inputs, power-of-two scales and sigmas: every
+// logit is exact in float, so rankings (and ties) cannot depend on rounding.
+RandomCase MakeCase(std::mt19937_64& rng) {
+  RandomCase c;
+  AttentionSpec& spec = c.spec;
+  const bool hard = Chance(rng, 0.4);
+  const int64_t batch = Pick<int64_t>(rng, {1, 2, 3});
+  const int64_t heads = Pick<int64_t>(rng, {1, 2, 3});
+  const int64_t q_len = Pick<int64_t>(rng, {1, 3, 5, 17, 33, 64, 65, 70});
+  const bool self = Chance(rng, 0.1);
+  const int64_t k_len =
+      self ? q_len : Pick<int64_t>(rng, {1, 3, 17, 33, 40, 100});
+  const int64_t head_dim = Pick<int64_t>(rng, {8, 24, 64, 80});
+  const int64_t v_dim =
+      self ? head_dim : Pick<int64_t>(rng, {5, 8, 24, 64, 80});
+  auto tensor = [&](std::vector<int64_t> shape) {
+    return hard ? attention_test::QuantizedTensor(std::move(shape), rng)
+                : attention_test::RandomTensor(std::move(shape), rng);
+  };
+  c.in.query = tensor({batch, heads, q_len, head_dim});
+  c.in.key = self ? c.in.query : tensor({batch, heads, k_len, head_dim});
+  c.in.value = self ? c.in.query : tensor({batch, heads, k_len, v_dim});
+
+  if (hard) {
+    spec.weighting = Weighting::kHard;
+    spec.sample = Chance(rng, 0.3);
+    spec.seed = rng();
+    const int64_t max_k = spec.sample ? k_len : k_len + 2;
+    spec.top_k = std::uniform_int_distribution<uint32_t>(1, max_k)(rng);
+    spec.scale = Pick<float>(rng, {0.125f, 0.25f, 0.5f, 1.0f});
+  } else if (Chance(rng, 0.5)) {
+    spec.scale = std::uniform_real_distribution<float>(0.05f, 0.5f)(rng);
+  }
+  spec.causal = Chance(rng, 0.5);
+  if (Chance(rng, 0.5)) {
+    spec.scope = Scope::kLocal;
+    auto window = [&] {
+      return Chance(rng, 0.1)
+                 ? 2147483647u
+                 : std::uniform_int_distribution<uint32_t>(0, k_len + 1)(rng);
+    };
+    spec.window_left = window();
+    spec.window_right = window();
+    const int globals = std::uniform_int_distribution<int>(0, 3)(rng);
+    for (int g = 0; g < globals; ++g) {
+      spec.global_positions.push_back(
+          std::uniform_int_distribution<uint32_t>(0, k_len - 1)(rng));
+    }
+    if (Chance(rng, 0.4)) {
+      spec.gaussian_sigma =
+          hard ? Pick<float>(rng, {0.5f, 1.0f, 2.0f, 4.0f})
+               : std::uniform_real_distribution<float>(0.3f, 10.0f)(rng);
+    }
+  }
+  if (Chance(rng, 0.3)) {
+    for (int64_t b = 0; b < batch; ++b) {
+      c.in.key_lengths.push_back(
+          std::uniform_int_distribution<uint32_t>(0, k_len)(rng));
+    }
+  }
+  if (Chance(rng, 0.4)) {
+    const std::vector<int64_t> full = {batch, heads, q_len, k_len};
+    const int rank = std::uniform_int_distribution<int>(0, 4)(rng);
+    std::vector<int64_t> shape;
+    for (int d = 4 - rank; d < 4; ++d)
+      shape.push_back(Chance(rng, 0.6) ? full[d] : 1);
+    c.in.mask = tensor(shape);
+    for (int64_t e = 0; e < c.in.mask.num_elements(); ++e) {
+      if (Chance(rng, 0.1))
+        c.in.mask.data<float>()[e] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  if (Chance(rng, 0.2)) {
+    c.in.compute_dtype = DType::kBF16;
+    if (Chance(rng, 0.5)) {
+      c.in.query = c.in.query.To(DType::kBF16);
+      c.in.key = c.in.key.To(DType::kBF16);
+      c.in.value = c.in.value.To(DType::kBF16);
+    }
+  }
+  c.in.return_weights = Chance(rng, 0.7);
+
+  std::vector<std::string> shape_parts;
+  c.description = absl::StrCat(
+      hard ? (spec.sample ? "HARD-sample" : "HARD") : "SOFT",
+      " top_k=", spec.top_k, spec.scope == Scope::kLocal ? " LOCAL" : " GLOBAL",
+      " wl=", spec.window_left, " wr=", spec.window_right,
+      " globals=", absl::StrJoin(spec.global_positions, ","),
+      " sigma=", spec.gaussian_sigma, " causal=", spec.causal,
+      " scale=", spec.scale, " B=", batch, " H=", heads, " Sq=", q_len,
+      " Sk=", k_len, " D=", head_dim, " Dv=", v_dim,
+      " mask_rank=", c.in.mask.empty() ? -1 : c.in.mask.rank(),
+      " key_lengths=", absl::StrJoin(c.in.key_lengths, ","),
+      " bf16=", c.in.compute_dtype == DType::kBF16);
+  return c;
+}
+
+TEST(AttentionDifferentialTest, FastImplementationsMatchTheReference) {
+  std::mt19937_64 rng(20261127);
+  std::map<std::string, int> runs;
+  for (int n = 0; n < kCases; ++n) {
+    const RandomCase c = MakeCase(rng);
+    SCOPED_TRACE(absl::StrCat("case ", n, ": ", c.description));
+    ASSERT_TRUE(ValidateAttention(c.spec, c.in).ok())
+        << ValidateAttention(c.spec, c.in);
+    AttentionOutputs expected;
+    ASSERT_TRUE(RunAttention(ReferenceAttentionImplementation(), c.spec, c.in,
+                             &expected)
+                    .ok());
+    // BF16 compute: the oneDNN path also rounds the probabilities to BF16.
+    const double tol = c.in.compute_dtype == DType::kBF16 ? 3e-2 : 1e-5;
+    for (const AttentionImplementation* impl : AttentionImplementations()) {
+      if (impl == &ReferenceAttentionImplementation() ||
+          !impl->Supports(c.spec, c.in))
+        continue;
+      SCOPED_TRACE(std::string(impl->name()));
+      AttentionOutputs out;
+      ASSERT_TRUE(RunAttention(*impl, c.spec, c.in, &out).ok());
+      ++runs[std::string(impl->name())];
+      ASSERT_EQ(out.output.shape(), expected.output.shape());
+      ASSERT_LE(MaxExcess(out.output, expected.output, tol), tol) << "output";
+      if (c.in.return_weights) {
+        ASSERT_EQ(out.weights.shape(), expected.weights.shape());
+        ASSERT_LE(MaxExcess(out.weights, expected.weights, tol), tol)
+            << "weights";
+      }
+    }
+  }
+  for (const AttentionImplementation* impl : AttentionImplementations()) {
+    if (impl == &ReferenceAttentionImplementation()) continue;
+    EXPECT_GE(runs[std::string(impl->name())], kCases / 5) << impl->name();
+  }
+}
+
+}  // namespace
+}  // namespace attnserve::core

@@ -26,7 +26,8 @@ constexpr int64_t kMinParallelScores = 16384;
 
 // A per-thread buffer that only grows; avoids allocating (and page-faulting)
 // the score buffers on every call.
-template <class T>
+// kSlot tells apart buffers of one type used at the same time.
+template <class T, int kSlot>
 T* ThreadScratch(int64_t n) {
   struct Buffer {
     std::unique_ptr<void, decltype(&std::free)> data{nullptr, &std::free};
@@ -67,7 +68,7 @@ struct BatchedMatmul {
                          wei_strides[1], ",", wei_strides[2]),
             [&] {
               return dnnl::matmul(dnnl::matmul::primitive_desc(
-                  dnnl::matmul::desc(src, wei, dst),
+                  dnnl::matmul::desc(src, wei, dst), DnnlContext::DefaultAttr(),
                   DnnlContext::Get().engine()));
             })) {}
 
@@ -77,9 +78,12 @@ struct BatchedMatmul {
     memory wei_mem(wei, engine, const_cast<void*>(wei_data));
     memory dst_mem(dst, engine, dst_data);
     dnnl::stream& stream = DnnlContext::Get().stream();
-    primitive.execute(stream, {{DNNL_ARG_SRC, src_mem},
-                               {DNNL_ARG_WEIGHTS, wei_mem},
-                               {DNNL_ARG_DST, dst_mem}});
+    primitive.execute(stream,
+                      {{DNNL_ARG_SRC, src_mem},
+                       {DNNL_ARG_WEIGHTS, wei_mem},
+                       {DNNL_ARG_DST, dst_mem},
+                       {DNNL_ARG_SCRATCHPAD,
+                        DnnlContext::Get().ThreadScratchpad(primitive)}});
     stream.wait();
   }
 };
@@ -114,11 +118,14 @@ absl::Status DenseDnnlAttention::Run(const AttentionSpec& spec,
   const int64_t group = std::clamp<int64_t>(
       kGroupScoreBytes / (head_scores * int64_t{sizeof(float)}), 1,
       batch_heads);
-  float* scratch_scores =
-      in.return_weights ? nullptr : ThreadScratch<float>(group * head_scores);
+  float* scratch_scores = in.return_weights
+                              ? nullptr
+                              : ThreadScratch<float, 0>(group * head_scores);
   BF16* probs_bf16 = dtype == DType::kBF16
-                         ? ThreadScratch<BF16>(group * head_scores)
+                         ? ThreadScratch<BF16, 0>(group * head_scores)
                          : nullptr;
+
+  float* inverse_sums = ThreadScratch<float, 1>(group * q_len);
 
   const auto* q = static_cast<const char*>(in.query.raw_data());
   const auto* k = static_cast<const char*>(in.key.raw_data());
@@ -134,6 +141,9 @@ absl::Status DenseDnnlAttention::Run(const AttentionSpec& spec,
         .Run(q + g0 * q_len * head_dim * element,
              k + g0 * k_len * head_dim * element, scores);
 
+    // P = softmax(scale S + mask) over each row's visible keys. Without
+    // weights to return, P stays unnormalised (exp(l - max)) and the output
+    // rows are divided by the sums after P V instead: one pass fewer.
     auto mask_and_softmax = [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {
         const int64_t bh = g0 + row / q_len, i = row % q_len;
@@ -141,16 +151,34 @@ absl::Status DenseDnnlAttention::Run(const AttentionSpec& spec,
         // Visible keys form a prefix: below key_lengths[b] and, if causal,
         // at most the query's position p = i + k_len - q_len.
         int64_t visible = in.key_lengths.empty() ? k_len : in.key_lengths[b];
-        if (spec.causal)
+        if (spec.causal) {
           visible = std::clamp<int64_t>(i + k_len - q_len + 1, 0, visible);
+        }
         float* s = scores + row * k_len;
-        ScaleAndAddBias(s, visible, scale,
-                        mask.present() ? mask.Row(b, h, i) : nullptr,
-                        mask.key_stride());
-        SoftmaxInPlace(s, visible);
+        float exp_scale = scale, max;
+        if (mask.present() || scale < 0) {
+          max = ScaleAndAddBiasMax(s, visible, scale,
+                                   mask.present() ? mask.Row(b, h, i) : nullptr,
+                                   mask.key_stride());
+          exp_scale = 1.0f;
+        } else {
+          max = scale * RowMax(s, visible);
+        }
+        float inverse_sum = 0;
+        if (max == -std::numeric_limits<float>::infinity()) {
+          visible = 0;  // sees no key: all weights 0
+        } else {
+          inverse_sum = 1.0f / ExpAndSum(s, visible, exp_scale, max);
+        }
         std::fill(s + visible, s + k_len, 0.0f);
-        if (probs_bf16 != nullptr)
+        if (in.return_weights) {
+          ScaleRow(s, visible, inverse_sum);
+          inverse_sum = 1.0f;
+        }
+        inverse_sums[row] = inverse_sum;
+        if (probs_bf16 != nullptr) {
           ConvertToBF16(s, probs_bf16 + row * k_len, k_len);
+        }
       }
     };
     // Waking the thread team costs more than a small pass.
@@ -160,13 +188,18 @@ absl::Status DenseDnnlAttention::Run(const AttentionSpec& spec,
       ParallelFor(n * q_len, mask_and_softmax);
     }
 
-    // O = P V.
+    // O = P V, then each row times its inverse sum.
     const void* probs =
         probs_bf16 != nullptr ? static_cast<const void*>(probs_bf16) : scores;
+    float* group_out = out->output.data<float>() + g0 * q_len * v_dim;
     BatchedMatmul("attention_pv", n, q_len, k_len, v_dim, type,
                   {k_len * v_dim, v_dim, 1})
-        .Run(probs, v + g0 * k_len * v_dim * element,
-             out->output.data<float>() + g0 * q_len * v_dim);
+        .Run(probs, v + g0 * k_len * v_dim * element, group_out);
+    if (!in.return_weights) {
+      for (int64_t row = 0; row < n * q_len; ++row) {
+        ScaleRow(group_out + row * v_dim, v_dim, inverse_sums[row]);
+      }
+    }
   }
   return absl::OkStatus();
 }

@@ -142,33 +142,55 @@ ATTNSERVE_AVX512 void ScaleAndAddBiasAvx512(float* x, int64_t n, float scale,
   }
 }
 
-ATTNSERVE_AVX512 bool SoftmaxInPlaceAvx512(float* x, int64_t n) {
+ATTNSERVE_AVX512 float RowMaxAvx512(const float* x, int64_t n) {
   __m512 vmax = _mm512_set1_ps(kMinusInf);
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = TailMask(std::min<int64_t>(16, n - j));
-    vmax = _mm512_max_ps(
-        vmax, _mm512_mask_loadu_ps(_mm512_set1_ps(kMinusInf), m, x + j));
+    vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(vmax, m, x + j));
   }
-  const float max = ReduceMax(vmax);
-  if (max == kMinusInf) {
-    std::fill(x, x + n, 0.0f);
-    return false;
+  return ReduceMax(vmax);
+}
+
+ATTNSERVE_AVX512 float ScaleAndAddBiasMaxAvx512(float* x, int64_t n,
+                                                float scale, const float* bias,
+                                                int64_t bias_stride) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const bool per_key = bias != nullptr && bias_stride != 0;
+  const __m512 row_bias =
+      _mm512_set1_ps(bias != nullptr && bias_stride == 0 ? bias[0] : 0.0f);
+  __m512 vmax = _mm512_set1_ps(kMinusInf);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = TailMask(std::min<int64_t>(16, n - j));
+    const __m512 b = per_key ? _mm512_maskz_loadu_ps(m, bias + j) : row_bias;
+    const __m512 y = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + j), s, b);
+    _mm512_mask_storeu_ps(x + j, m, y);
+    vmax = _mm512_mask_max_ps(vmax, m, vmax, y);
   }
-  const __m512 shift = _mm512_set1_ps(max);
+  return ReduceMax(vmax);
+}
+
+ATTNSERVE_AVX512 float ExpAndSumAvx512(float* x, int64_t n, float scale,
+                                       float shift) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 minus_shift = _mm512_set1_ps(-shift);
   __m512 vsum = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = TailMask(std::min<int64_t>(16, n - j));
-    const __m512 e = Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), shift));
+    const __m512 e =
+        Exp(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + j), s, minus_shift));
     vsum = _mm512_mask_add_ps(vsum, m, vsum, e);
     _mm512_mask_storeu_ps(x + j, m, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / ReduceAdd(vsum));
+  return ReduceAdd(vsum);
+}
+
+ATTNSERVE_AVX512 void ScaleRowAvx512(float* x, int64_t n, float factor) {
+  const __m512 f = _mm512_set1_ps(factor);
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = TailMask(std::min<int64_t>(16, n - j));
     _mm512_mask_storeu_ps(x + j, m,
-                          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + j), inv));
+                          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + j), f));
   }
-  return true;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void
@@ -235,21 +257,44 @@ void ScaleAndAddBias(float* x, int64_t n, float scale, const float* bias,
   }
 }
 
-bool SoftmaxInPlace(float* x, int64_t n) {
-  if (UseAvx512()) return SoftmaxInPlaceAvx512(x, n);
+float RowMax(const float* x, int64_t n) {
+  if (UseAvx512()) return RowMaxAvx512(x, n);
   float max = kMinusInf;
   for (int64_t j = 0; j < n; ++j) max = std::max(max, x[j]);
+  return max;
+}
+
+float ScaleAndAddBiasMax(float* x, int64_t n, float scale, const float* bias,
+                         int64_t bias_stride) {
+  if (UseAvx512()) {
+    return ScaleAndAddBiasMaxAvx512(x, n, scale, bias, bias_stride);
+  }
+  ScaleAndAddBias(x, n, scale, bias, bias_stride);
+  return RowMax(x, n);
+}
+
+float ExpAndSum(float* x, int64_t n, float scale, float shift) {
+  if (UseAvx512()) return ExpAndSumAvx512(x, n, scale, shift);
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    x[j] = std::exp(x[j] * scale - shift);
+    sum += x[j];
+  }
+  return sum;
+}
+
+void ScaleRow(float* x, int64_t n, float factor) {
+  if (UseAvx512()) return ScaleRowAvx512(x, n, factor);
+  for (int64_t j = 0; j < n; ++j) x[j] *= factor;
+}
+
+bool SoftmaxInPlace(float* x, int64_t n) {
+  const float max = RowMax(x, n);
   if (max == kMinusInf) {
     std::fill(x, x + n, 0.0f);
     return false;
   }
-  float sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    x[j] = std::exp(x[j] - max);
-    sum += x[j];
-  }
-  const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < n; ++j) x[j] *= inv;
+  ScaleRow(x, n, 1.0f / ExpAndSum(x, n, 1.0f, max));
   return true;
 }
 

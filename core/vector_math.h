@@ -29,6 +29,24 @@ void AccumulateWeightedRows(const float* w, int64_t n, const float* rows,
 void ScaleAndAddBias(float* x, int64_t n, float scale, const float* bias,
                      int64_t bias_stride);
 
+// max_j x[j] (-inf when n == 0).
+//   x: [n]
+float RowMax(const float* x, int64_t n);
+
+// x[j] = x[j] * scale + bias[j * bias_stride] (as ScaleAndAddBias), and
+// returns the largest new x[j].
+//   x: [n]
+float ScaleAndAddBiasMax(float* x, int64_t n, float scale, const float* bias,
+                         int64_t bias_stride);
+
+// x[j] = exp(x[j] * scale - shift), -inf entries give 0; returns the sum.
+//   x: [n]
+float ExpAndSum(float* x, int64_t n, float scale, float shift);
+
+// x[j] *= factor.
+//   x: [n]
+void ScaleRow(float* x, int64_t n, float factor);
+
 // Softmax over x[0, n) in place; -inf entries are keys that are not there
 // and get weight 0. Returns false, with x all 0, when every entry is -inf
 // (a query that sees no key).

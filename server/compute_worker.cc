@@ -45,11 +45,6 @@ ComputeWorker::~ComputeWorker() {
   queue_.clear();
 }
 
-size_t ComputeWorker::queue_depth() const {
-  absl::MutexLock lock(&mu_);
-  return queue_.size();
-}
-
 absl::Status ComputeWorker::Run(std::function<absl::Status()> work,
                                 absl::Time deadline,
                                 const std::function<bool()>& cancelled) {

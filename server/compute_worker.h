@@ -44,15 +44,13 @@ class ComputeWorker {
   absl::Status Run(std::function<absl::Status()> work, absl::Time deadline,
                    const std::function<bool()>& cancelled);
 
-  size_t queue_depth() const;
-
  private:
   struct Task;
   void Loop();
 
   const Options options_;
   Metrics* const metrics_;
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::deque<std::shared_ptr<Task>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -1,0 +1,88 @@
+// Attention kernels through core::Attend (validation included), 2 threads by
+// default (--threads N via ATTNSERVE_THREADS is not needed: set
+// OMP_NUM_THREADS). Counters: GFLOP/s of 4*B*H*Sq*Sk*D (global) or
+// 4*B*H*Sq*(window keys)*D (local, the work actually needed).
+//   ./build/bin/attention_bench --benchmark_filter=Global
+// bench/compare_attention.py runs the same shapes in torch side by side.
+#include <cstdint>
+#include <random>
+
+#include "benchmark/benchmark.h"
+#include "core/attention.h"
+#include "core/dnnl_context.h"
+#include "core/parallel.h"
+
+namespace attnserve::core {
+namespace {
+
+Tensor RandomTensor(std::vector<int64_t> shape, DType dtype,
+                    std::mt19937_64& rng) {
+  Tensor t(DType::kFP32, std::move(shape));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t i = 0; i < t.num_elements(); ++i)
+    t.data<float>()[i] = normal(rng);
+  return t.To(dtype);
+}
+
+void RunAttend(benchmark::State& state, const AttentionSpec& spec,
+               const AttentionInputs& in, double flops) {
+  AttentionOutputs out;
+  for (auto _ : state) {
+    const absl::Status status = Attend(spec, in, &out);
+    if (!status.ok()) {
+      state.SkipWithError(std::string(status.message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(out.output.raw_data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = ComputeThreads();
+  state.SetLabel(DnnlContext::CpuIsaName());
+}
+
+// Args: seq_len, bf16 (0/1). B=8, H=12, D=64, no mask.
+void BM_GlobalSoft(benchmark::State& state) {
+  const int64_t batch = 8, heads = 12, seq = state.range(0), dim = 64;
+  const DType dtype = state.range(1) ? DType::kBF16 : DType::kFP32;
+  std::mt19937_64 rng(1);
+  AttentionInputs in;
+  in.query = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.key = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.value = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.compute_dtype = dtype;
+  RunAttend(state, AttentionSpec{}, in, 4.0 * batch * heads * seq * seq * dim);
+}
+BENCHMARK(BM_GlobalSoft)
+    ->ArgNames({"S", "bf16"})
+    ->ArgsProduct({{128, 512, 2048}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Args: seq_len, bf16. B=1, H=12, D=64, LOCAL window 128 keys each side.
+void BM_LocalSoft(benchmark::State& state) {
+  const int64_t batch = 1, heads = 12, seq = state.range(0), dim = 64,
+                window = 128;
+  const DType dtype = state.range(1) ? DType::kBF16 : DType::kFP32;
+  std::mt19937_64 rng(2);
+  AttentionInputs in;
+  in.query = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.key = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.value = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.compute_dtype = dtype;
+  AttentionSpec spec;
+  spec.scope = AttentionSpec::Scope::kLocal;
+  spec.window_left = spec.window_right = window;
+  RunAttend(state, spec, in,
+            4.0 * batch * heads * seq * (2 * window + 1) * dim);
+}
+BENCHMARK(BM_LocalSoft)
+    ->ArgNames({"S", "bf16"})
+    ->ArgsProduct({{4096, 16384}, {0}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace attnserve::core
+
+BENCHMARK_MAIN();

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/bert/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
 #include "core/tokenizer/tokenizer_files.h"
@@ -27,7 +28,7 @@ absl::StatusOr<ModelSpec> ParseModelSpec(absl::string_view flag_value) {
   return ModelSpec{std::string(flag_value.substr(0, eq)), std::string(flag_value.substr(eq + 1))};
 }
 
-absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(const ModelSpec& spec) {
+absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(const ModelSpec& spec) {
   auto served = std::make_shared<ServedModel>();
   served->name = spec.name;
   served->directory = spec.directory;
@@ -62,16 +63,32 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(const ModelSp
   if (served->tokenizer->max_length() > 0) {
     served->max_length = std::min(served->max_length, served->tokenizer->max_length());
   }
-  return std::shared_ptr<const ServedModel>(std::move(served));
+  served->architecture = served->model->config.architecture;
+  return served;
 }
 
 const ServedModel* ModelRegistry::Find(absl::string_view name) const {
+  return FindShared(name).get();
+}
+
+std::shared_ptr<const ServedModel> ModelRegistry::FindShared(absl::string_view name) const {
   if (models_.empty()) return nullptr;
-  if (name.empty()) return models_[0].get();
+  if (name.empty()) return models_[0];
   for (const auto& m : models_) {
-    if (m->name == name) return m.get();
+    if (m->name == name) return m;
   }
   return nullptr;
+}
+
+absl::Status ModelRegistry::NotFoundError(absl::string_view name) const {
+  std::vector<std::string> names;
+  for (const auto& m : models_) names.push_back(m->name);
+  if (names.empty()) {
+    return absl::NotFoundError(absl::StrCat("model \"", name, "\" is not served: the server "
+                                            "was started without --model"));
+  }
+  return absl::NotFoundError(absl::StrCat("model \"", name, "\" is not served; served: ",
+                                          absl::StrJoin(names, ", ")));
 }
 
 }  // namespace attnserve::server

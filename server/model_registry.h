@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/bert/model.h"
 #include "core/tokenizer/wordpiece_tokenizer.h"
+#include "server/scheduler.h"
 
 namespace attnserve::server {
 
@@ -16,11 +18,14 @@ namespace attnserve::server {
 struct ServedModel {
   std::string name;
   std::string directory;  // "" for the built-in demo model
+  std::string architecture;  // config.json architectures[0], e.g. "BertModel"
   std::shared_ptr<const core::BertModel> model;
   std::shared_ptr<const core::WordPieceTokenizer> tokenizer;
   // Longest sequence accepted, special tokens included: the position table,
   // or the tokenizer's model_max_length when that is smaller.
   int64_t max_length = 0;
+  // The model's dynamic batching scheduler (set by the server before serving).
+  Scheduler* scheduler = nullptr;
 };
 
 // Parses a --model value: "NAME=DIR", or "demo" (the built-in demo model,
@@ -33,7 +38,7 @@ absl::StatusOr<ModelSpec> ParseModelSpec(absl::string_view flag_value);
 
 // Loads one model: the directory's config.json, model.safetensors and
 // tokenizer files (or the demo model). Errors name the model and the file.
-absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(const ModelSpec& spec);
+absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(const ModelSpec& spec);
 
 // The models named by --model, the first being the default.
 class ModelRegistry {
@@ -43,6 +48,9 @@ class ModelRegistry {
 
   // `name` empty -> the default model; nullptr when unknown (or no models).
   const ServedModel* Find(absl::string_view name) const;
+  std::shared_ptr<const ServedModel> FindShared(absl::string_view name) const;
+  // NOT_FOUND naming `name` and the served models.
+  absl::Status NotFoundError(absl::string_view name) const;
   const std::vector<std::shared_ptr<const ServedModel>>& models() const { return models_; }
   std::string default_name() const { return models_.empty() ? "" : models_[0]->name; }
 

@@ -131,7 +131,8 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     return absl::InvalidArgumentError("compute_dtype must be FP32 or BF16");
   }
   const int64_t num_layers = config.num_layers;
-  // For each layer, the index into options.attention_layers to fill, or -1.
+  // For each layer, the indices into options.attention_layers that ask for
+  // its attention weights.
   std::vector<std::vector<size_t>> attention_slots(num_layers);
   for (size_t i = 0; i < options.attention_layers.size(); ++i) {
     const int32_t layer = options.attention_layers[i];

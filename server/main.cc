@@ -33,6 +33,7 @@
 #include "server/encoder_service.h"
 #include "server/metrics.h"
 #include "server/proto_convert.h"
+#include "server/shutdown_gate.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
           "gRPC listen address host:port; port 0 picks a free port (printed at "
@@ -202,6 +203,9 @@ absl::Status CheckFlags() {
 // gRPC threads beyond the queue's: the running call, pollers, health checks,
 // reflection and calls being refused.
 constexpr int kSpareServerThreads = 16;
+// After calls in flight have finished: how long other calls (health Watch
+// streams, reflection) get before they are cancelled.
+constexpr std::chrono::milliseconds kShutdownTail(200);
 
 int Serve() {
   if (absl::Status flags = CheckFlags(); !flags.ok()) {
@@ -246,7 +250,8 @@ int Serve() {
   const int64_t max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   ConversionLimits limits = LimitsForMaxMessageBytes(max_message_bytes);
   limits.max_attention_scores = absl::GetFlag(FLAGS_max_attention_scores);
-  AttentionServiceImpl attention_service(&worker, limits);
+  ShutdownGate gate;
+  AttentionServiceImpl attention_service(&worker, &gate, limits);
   EncoderServiceImpl encoder_service;
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -306,10 +311,18 @@ int Serve() {
   Log("%s: shutting down (calls in flight get up to %d ms)",
       signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
       absl::GetFlag(FLAGS_shutdown_grace_ms));
+  // Drain: health says NOT_SERVING and new calls get UNAVAILABLE while the
+  // server still answers; calls in flight finish. Then stop the server, which
+  // also ends health Watch streams (they would otherwise hold it open).
   health->SetServingStatus(false);
-  server->Shutdown(
-      std::chrono::system_clock::now() +
-      std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  gate.Close();
+  const absl::Time grace_end =
+      absl::Now() + absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
+  if (!gate.WaitUntilEmpty(grace_end)) {
+    Log("calls still in flight after %d ms are cancelled",
+        absl::GetFlag(FLAGS_shutdown_grace_ms));
+  }
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownTail);
   server->Wait();
   Log("stopped");
   return 0;

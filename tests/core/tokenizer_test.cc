@@ -4,16 +4,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "core/bert/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
 #include "core/tokenizer/tokenizer_files.h"
 #include "core/tokenizer/wordpiece_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "utf8proc.h"
 
 namespace attnserve::core {
 namespace {
@@ -196,6 +199,13 @@ TEST(WordPieceTokenizerCreateTest, MissingUnkIsAnError) {
   auto tokenizer = WordPieceTokenizer::Create(spec);
   EXPECT_THAT(tokenizer.status().message(),
               HasSubstr("unk_token \"[UNK]\" is not in the vocabulary"));
+}
+
+TEST(WordPieceTokenizerCreateTest, EmptyAddedTokenIsAnError) {
+  BertTokenizerSpec spec = UncasedSpec();
+  spec.added_tokens.push_back({"", 3, true});
+  EXPECT_THAT(WordPieceTokenizer::Create(spec).status().message(),
+              HasSubstr("added token with id 3 is empty"));
 }
 
 // ----------------------------------------------------------- tokenizer.json
@@ -609,12 +619,172 @@ TEST_F(LoadBertTokenizerTest, PrefersTokenizerJsonAndNamesTheFileInErrors) {
   EXPECT_EQ((*tokenizer)->max_length(), 512);
 }
 
+TEST(MakeBertTokenizerTest, TokenizesWithTheDemoModelVocabulary) {
+  absl::StatusOr<DemoModel> demo = MakeDemoModel();
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  auto tokenizer = MakeBertTokenizer(demo->vocab);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ((*tokenizer)->vocab_size(), demo->vocab.size());
+  EXPECT_EQ((*tokenizer)->IdToToken((*tokenizer)->cls_id()), "[CLS]");
+  auto ids = (*tokenizer)->EncodeIds("Hello, world!", {});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_GE(ids->ids.size(), 5u);
+  for (int32_t id : ids->ids) EXPECT_NE(id, (*tokenizer)->unk_id());
+}
+
 TEST_F(LoadBertTokenizerTest, LoadsTheTinyBertTestModel) {
   auto tokenizer = LoadBertTokenizer(std::string(ATTNSERVE_SOURCE_DIR) +
                                      "/tests/golden/tiny_bert");
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   EXPECT_GT((*tokenizer)->vocab_size(), 5u);
   EXPECT_EQ((*tokenizer)->IdToToken((*tokenizer)->cls_id()), "[CLS]");
+}
+
+}  // namespace
+}  // namespace attnserve::core
+
+namespace attnserve::core {
+namespace {
+
+// Random texts mixing ASCII, Latin-1, combining marks, Greek capitals, CJK,
+// kana, Hangul, emoji, controls, whitespace and the special-token strings.
+std::string RandomText(std::mt19937& rng, int max_pieces) {
+  static const std::vector<std::pair<char32_t, char32_t>> kRanges = {
+      {0x20, 0x7E},     {0x00, 0x1F},     {0xA0, 0xFF},
+      {0x300, 0x36F},   {0x391, 0x3C9},   {0x4E00, 0x4E40},
+      {0x3041, 0x3096}, {0xAC00, 0xAC40}, {0x1F600, 0x1F64F},
+      {0x2000, 0x206F}, {0xFFF0, 0xFFFF}, {0x20000, 0x20010},
+      {0x130, 0x131},   {0x1C4, 0x1CC},   {0xE000, 0xE010}};
+  static const std::vector<std::string> kLiterals = {"[MASK]", "[CLS]", "[SEP]",
+                                                     "[UNK]",  " ",     "the"};
+  std::string text;
+  const int pieces = std::uniform_int_distribution<int>(0, max_pieces)(rng);
+  for (int i = 0; i < pieces; ++i) {
+    if (rng() % 8 == 0) {
+      text += kLiterals[rng() % kLiterals.size()];
+      continue;
+    }
+    const auto& [first, last] = kRanges[rng() % kRanges.size()];
+    const char32_t cp = first + rng() % (last - first + 1);
+    utf8proc_uint8_t buffer[4];
+    const auto n =
+        utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), buffer);
+    text.append(reinterpret_cast<const char*>(buffer), size_t(n));
+  }
+  return text;
+}
+
+bool IsCharBoundary(const std::string& text, uint32_t offset) {
+  return offset == text.size() ||
+         (static_cast<unsigned char>(text[offset]) & 0xC0) != 0x80;
+}
+
+class TokenizerRandomTest : public ::testing::TestWithParam<bool> {};
+
+// Offsets stay inside the text on character boundaries, in order; both
+// entry points agree; and tokenizing "a b" is tokenizing "a" then "b"
+// (whitespace separates completely), offsets shifted.
+TEST_P(TokenizerRandomTest, OffsetsAreOrderedAndTextsCompose) {
+  BertTokenizerSpec spec = UncasedSpec();
+  spec.strip_accents = GetParam();
+  WordPieceTokenizer tokenizer = MakeTokenizer(spec);
+  std::mt19937 rng(1234);
+  TokenizeOptions bare;
+  bare.add_special_tokens = false;
+  for (int iteration = 0; iteration < 2000; ++iteration) {
+    const std::string a = RandomText(rng, 12);
+    const std::string b = RandomText(rng, 12);
+    const std::string joined = a + " " + b;
+    SCOPED_TRACE(testing::PrintToString(joined));
+    auto ta = tokenizer.Tokenize(a, bare);
+    auto tb = tokenizer.Tokenize(b, bare);
+    auto tj = tokenizer.Tokenize(joined, bare);
+    ASSERT_TRUE(ta.ok() && tb.ok() && tj.ok());
+    const Token* previous = nullptr;
+    for (const Token& token : tj->tokens) {
+      ASSERT_LT(token.start, token.end);
+      ASSERT_LE(token.end, joined.size());
+      EXPECT_TRUE(IsCharBoundary(joined, token.start));
+      EXPECT_TRUE(IsCharBoundary(joined, token.end));
+      if (previous != nullptr) {
+        EXPECT_GE(token.start, previous->start);
+        EXPECT_GE(token.end, previous->end);
+      }
+      previous = &token;
+    }
+    std::vector<Token> expected = ta->tokens;
+    for (Token token : tb->tokens) {
+      token.start += uint32_t(a.size() + 1);
+      token.end += uint32_t(a.size() + 1);
+      expected.push_back(token);
+    }
+    ASSERT_EQ(tj->tokens.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(tj->tokens[i].id, expected[i].id) << i;
+      EXPECT_EQ(tj->tokens[i].start, expected[i].start) << i;
+      EXPECT_EQ(tj->tokens[i].end, expected[i].end) << i;
+    }
+    auto ids = tokenizer.EncodeIds(joined, {});
+    ASSERT_TRUE(ids.ok());
+    ASSERT_EQ(ids->ids.size(), tj->tokens.size() + 2);
+    for (size_t i = 0; i < tj->tokens.size(); ++i)
+      EXPECT_EQ(ids->ids[i + 1], tj->tokens[i].id);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(StripAccents, TokenizerRandomTest, ::testing::Bool());
+
+// Strict UTF-8 (RFC 3629): no overlongs, surrogates or values > U+10FFFF.
+bool IsValidUtf8(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](size_t k) { return uint32_t(uint8_t(text[k])); };
+    const uint32_t b0 = byte(i);
+    size_t length = 0;
+    uint32_t cp = 0, min = 0;
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      length = 2, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      length = 3, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      length = 4, cp = b0 & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((byte(i + k) & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (byte(i + k) & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += length;
+  }
+  return true;
+}
+
+// Arbitrary bytes never crash: valid UTF-8 tokenizes, anything else is
+// INVALID_ARGUMENT.
+TEST(TokenizerRandomBytesTest, ArbitraryBytesNeverCrash) {
+  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+  std::mt19937 rng(99);
+  int valid = 0;
+  for (int iteration = 0; iteration < 5000; ++iteration) {
+    std::string text(rng() % 24, '\0');
+    for (char& c : text)
+      c = static_cast<char>(rng() % 4 == 0 ? rng() : rng() % 128);
+    auto result = tokenizer.EncodeIds(text, {});
+    const bool is_valid = IsValidUtf8(text);
+    EXPECT_EQ(result.ok(), is_valid);
+    if (!result.ok()) {
+      EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    }
+    valid += is_valid;
+  }
+  EXPECT_GT(valid, 100);
 }
 
 }  // namespace

@@ -9,7 +9,8 @@ project's recording and alert rules. Then, through Prometheus's HTTP API:
 - the target is up (so the relabelling found the metrics port and path);
 - after Attend calls over gRPC, attnserve_requests_total counts them by method and code,
   and rises again after more calls;
-- the recording rules produce per-method rates from the real series.
+- the recording rules produce per-method rates from the real series, and every recording
+  and alert rule loads and evaluates without error.
 Every wait is bounded; both processes are stopped at the end.
 """
 
@@ -249,6 +250,24 @@ class PrometheusScrapeTest(unittest.TestCase):
         (value,) = ratio.values()
         self.assertGreater(value, 0)
         self.assertLess(value, 1)
+
+    def test_rules_load_and_evaluate(self):
+        with open(os.path.join(lib.source_path("deploy", "prometheus", "rules",
+                                               "attnserve-alerts.yml"))) as f:
+            alerts = {r["alert"] for g in yaml.safe_load(f)["groups"] for r in g["rules"]}
+
+        def evaluated_rules():
+            with urllib.request.urlopen(self.prometheus_url + "/api/v1/rules", timeout=5) as r:
+                groups = json.load(r)["data"]["groups"]
+            rules = [rule for group in groups for rule in group["rules"]]
+            if any(rule.get("lastEvaluation", "").startswith("0001") for rule in rules):
+                return None  # not every rule has been evaluated yet
+            return rules
+
+        rules = wait_for("every rule evaluated once", evaluated_rules)
+        self.assertEqual({r["name"] for r in rules if r["type"] == "alerting"}, alerts)
+        for rule in rules:
+            self.assertEqual(rule["health"], "ok", f"{rule['name']}: {rule.get('lastError')}")
 
 
 if __name__ == "__main__":

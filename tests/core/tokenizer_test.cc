@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/bert/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
 #include "core/tokenizer/tokenizer_files.h"
 #include "core/tokenizer/wordpiece_tokenizer.h"
@@ -616,6 +617,19 @@ TEST_F(LoadBertTokenizerTest, PrefersTokenizerJsonAndNamesTheFileInErrors) {
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   EXPECT_EQ((*tokenizer)->vocab_size(), 9u);
   EXPECT_EQ((*tokenizer)->max_length(), 512);
+}
+
+TEST(MakeBertTokenizerTest, TokenizesWithTheDemoModelVocabulary) {
+  absl::StatusOr<DemoModel> demo = MakeDemoModel();
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  auto tokenizer = MakeBertTokenizer(demo->vocab);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ((*tokenizer)->vocab_size(), demo->vocab.size());
+  EXPECT_EQ((*tokenizer)->IdToToken((*tokenizer)->cls_id()), "[CLS]");
+  auto ids = (*tokenizer)->EncodeIds("Hello, world!", {});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_GE(ids->ids.size(), 5u);
+  for (int32_t id : ids->ids) EXPECT_NE(id, (*tokenizer)->unk_id());
 }
 
 TEST_F(LoadBertTokenizerTest, LoadsTheTinyBertTestModel) {

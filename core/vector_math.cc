@@ -9,6 +9,7 @@
 #pragma GCC diagnostic pop
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -222,11 +223,17 @@ bool CpuHasAvx512Bf16() {
   return CpuHasAvx512() && (eax & (1u << 5)) != 0;
 }
 
+std::atomic<bool> force_portable{false};
+
 }  // namespace
 
 bool UseAvx512() {
-  static const bool use = CpuHasAvx512();
-  return use;
+  static const bool cpu_has_avx512 = CpuHasAvx512();
+  return cpu_has_avx512 && !force_portable.load(std::memory_order_relaxed);
+}
+
+void ForcePortableVectorMathForTesting(bool portable) {
+  force_portable = portable;
 }
 
 void ScaledDotColumns(const float* q, int64_t head_dim, const float* keys_t,
@@ -299,8 +306,9 @@ bool SoftmaxInPlace(float* x, int64_t n) {
 }
 
 void ConvertToBF16(const float* src, BF16* dst, int64_t n) {
-  static const bool native = CpuHasAvx512Bf16();
-  if (native) return ConvertToBF16Avx512Bf16(src, dst, n);
+  static const bool cpu_has_avx512_bf16 = CpuHasAvx512Bf16();
+  if (cpu_has_avx512_bf16 && UseAvx512())
+    return ConvertToBF16Avx512Bf16(src, dst, n);
   FloatToBF16(src, dst, n);
 }
 

@@ -12,6 +12,8 @@ namespace attnserve::core {
 
 // True when the AVX-512 versions run.
 bool UseAvx512();
+// Tests: run the portable versions even on an AVX-512 CPU (or stop doing so).
+void ForcePortableVectorMathForTesting(bool portable);
 
 // out[c] = scale * sum_d q[d] * keys_t[d * ld + c], for c in [0, n).
 //   q: [head_dim]   keys_t: [head_dim, ld] (keys transposed)   out: [n]

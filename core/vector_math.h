@@ -45,6 +45,12 @@ float ScaleAndAddBiasMax(float* x, int64_t n, float scale, const float* bias,
 //   x: [n]
 float ExpAndSum(float* x, int64_t n, float scale, float shift);
 
+// dst[j] = bf16(exp(x[j] * scale - shift)), -inf entries give 0; returns the
+// sum of the (unrounded) exponentials. x is left as it was.
+//   x: [n]   dst: [n]
+float ExpAndSumToBF16(const float* x, int64_t n, float scale, float shift,
+                      BF16* dst);
+
 // x[j] *= factor.
 //   x: [n]
 void ScaleRow(float* x, int64_t n, float factor);

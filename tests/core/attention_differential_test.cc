@@ -181,6 +181,37 @@ TEST(AttentionDifferentialTest, FastImplementationsMatchTheReference) {
   }
 }
 
+// Shapes large enough that the oneDNN path splits a head's query rows into
+// blocks (more than 1 MiB of scores per head).
+TEST(AttentionDifferentialTest, LargeHeadsMatchTheReference) {
+  std::mt19937_64 rng(3);
+  for (int variant = 0; variant < 4; ++variant) {
+    SCOPED_TRACE(variant);
+    AttentionSpec spec;
+    spec.causal = variant % 2 == 1;
+    AttentionInputs in;
+    in.query = attention_test::RandomTensor({1, 2, 700, 16}, rng);
+    in.key = attention_test::RandomTensor({1, 2, 650, 16}, rng);
+    in.value = attention_test::RandomTensor({1, 2, 650, 8}, rng);
+    in.key_lengths = {600};
+    in.mask = attention_test::RandomTensor({700, 650}, rng);
+    in.mask.data<float>()[3 * 650 + 5] =
+        -std::numeric_limits<float>::infinity();
+    in.return_weights = variant >= 2;
+    in.compute_dtype = variant == 3 ? DType::kBF16 : DType::kFP32;
+    const double tol = variant == 3 ? 3e-2 : 1e-5;
+    AttentionOutputs expected, out;
+    ASSERT_TRUE(
+        RunAttention(ReferenceAttentionImplementation(), spec, in, &expected)
+            .ok());
+    ASSERT_TRUE(Attend(spec, in, &out).ok());
+    EXPECT_LE(MaxExcess(out.output, expected.output, tol), tol);
+    if (in.return_weights) {
+      EXPECT_LE(MaxExcess(out.weights, expected.weights, tol), tol);
+    }
+  }
+}
+
 // The same with the portable (non-AVX-512) row kernels.
 TEST(AttentionDifferentialTest, PortableKernelsMatchTheReference) {
   ForcePortableVectorMathForTesting(true);

@@ -144,6 +144,16 @@ TEST_P(VectorMathTest, ScaleAndAddBroadcastBiasAndConvert) {
     ScaleRow(y.data(), n, 0.25f);
     for (int64_t j = 0; j < n; ++j)
       EXPECT_FLOAT_EQ(y[j], (2.0f * x[j] - 1.5f) * 0.25f);
+    std::vector<BF16> e(n + 1, BF16{0x1234});
+    const float sum = ExpAndSumToBF16(x.data(), n, 0.5f, 0.25f, e.data());
+    double expected_sum = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const double expected = std::exp(0.5 * x[j] - 0.25);
+      expected_sum += expected;
+      EXPECT_NEAR(BF16ToFloat(e[j]), expected, expected * 0x1p-8);
+    }
+    EXPECT_NEAR(sum, expected_sum, 1e-5 * (1 + expected_sum));
+    EXPECT_EQ(e[n].bits, 0x1234) << "wrote past the end";
     std::vector<BF16> b(n + 1, BF16{0x1234});
     ConvertToBF16(x.data(), b.data(), n);
     for (int64_t j = 0; j < n; ++j)

@@ -71,12 +71,8 @@ struct BatchedMatmul {
                          static_cast<int>(type), "/", wei_strides[0], ",",
                          wei_strides[1], ",", wei_strides[2]),
             [&] {
-              // The caller passes the scratchpad (per thread), so threads can
-              // run one primitive at the same time.
-              dnnl::primitive_attr attr;
-              attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
               return dnnl::matmul(dnnl::matmul::primitive_desc(
-                  dnnl::matmul::desc(src, wei, dst), attr,
+                  dnnl::matmul::desc(src, wei, dst), DnnlContext::DefaultAttr(),
                   DnnlContext::Get().engine()));
             })) {}
 
@@ -85,16 +81,13 @@ struct BatchedMatmul {
     memory src_mem(src, engine, const_cast<void*>(src_data));
     memory wei_mem(wei, engine, const_cast<void*>(wei_data));
     memory dst_mem(dst, engine, dst_data);
-    const dnnl_memory_desc_t* scratchpad_md = dnnl_primitive_desc_query_md(
-        primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
-    const size_t scratchpad_bytes = dnnl_memory_desc_get_size(scratchpad_md);
-    memory scratchpad_mem(memory::desc(*scratchpad_md), engine,
-                          ThreadScratch<char, 2>(scratchpad_bytes + 1));
     dnnl::stream& stream = DnnlContext::Get().stream();
-    primitive.execute(stream, {{DNNL_ARG_SRC, src_mem},
-                               {DNNL_ARG_WEIGHTS, wei_mem},
-                               {DNNL_ARG_DST, dst_mem},
-                               {DNNL_ARG_SCRATCHPAD, scratchpad_mem}});
+    primitive.execute(stream,
+                      {{DNNL_ARG_SRC, src_mem},
+                       {DNNL_ARG_WEIGHTS, wei_mem},
+                       {DNNL_ARG_DST, dst_mem},
+                       {DNNL_ARG_SCRATCHPAD,
+                        DnnlContext::Get().ThreadScratchpad(primitive)}});
     stream.wait();
   }
 };

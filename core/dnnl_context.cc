@@ -1,5 +1,9 @@
 #include "core/dnnl_context.h"
 
+#include <cstdlib>
+#include <memory>
+#include <new>
+
 namespace attnserve::core {
 
 DnnlContext& DnnlContext::Get() {
@@ -12,6 +16,30 @@ DnnlContext::DnnlContext() : engine_(dnnl::engine::kind::cpu, 0) {}
 dnnl::stream& DnnlContext::stream() {
   thread_local dnnl::stream stream(Get().engine());
   return stream;
+}
+
+dnnl::primitive_attr DnnlContext::DefaultAttr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::memory DnnlContext::ThreadScratchpad(const dnnl::primitive& p) {
+  struct Buffer {
+    std::unique_ptr<void, decltype(&std::free)> data{nullptr, &std::free};
+    size_t size = 0;
+  };
+  thread_local Buffer buffer;
+  const dnnl::memory::desc desc(*dnnl_primitive_desc_query_md(
+      p.get_primitive_desc(), dnnl_query_scratchpad_md, 0));
+  const size_t bytes = desc.get_size();
+  if (buffer.size < bytes) {
+    const size_t rounded = (bytes + 4095) / 4096 * 4096;
+    buffer.data.reset(std::aligned_alloc(64, rounded));
+    if (buffer.data == nullptr) throw std::bad_alloc();
+    buffer.size = rounded;
+  }
+  return dnnl::memory(desc, engine_, buffer.data.get());
 }
 
 size_t DnnlContext::cached_primitives() const {
@@ -40,7 +68,8 @@ std::string DnnlContext::CpuIsaName() {
 
 bool DnnlContext::HasNativeBF16() {
   const auto isa = dnnl::get_effective_cpu_isa();
-  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  return isa == dnnl::cpu_isa::avx512_core_bf16 ||
+         isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
 }  // namespace attnserve::core

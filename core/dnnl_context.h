@@ -36,6 +36,16 @@ class DnnlContext {
   }
 
   size_t cached_primitives() const;
+
+  // Attributes every cached primitive is created with: a user-managed
+  // scratchpad. oneDNN's library-managed scratchpad is shared between
+  // primitives (Debian's build has no DNNL_ENABLE_CONCURRENT_EXEC), so two
+  // threads executing at once corrupt each other's results.
+  static dnnl::primitive_attr DefaultAttr();
+  // Scratchpad memory for executing `p` (created with DefaultAttr()) on the
+  // calling thread, in a buffer the thread owns and reuses. Pass it as
+  // DNNL_ARG_SCRATCHPAD.
+  dnnl::memory ThreadScratchpad(const dnnl::primitive& p);
   // The ISA oneDNN dispatches to on this CPU, e.g. "avx512_core_bf16".
   static std::string CpuIsaName();
   // True when BF16 matmuls run on native hardware (avx512_bf16 or AMX).

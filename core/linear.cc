@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/dnnl_context.h"
+#include "core/vector_math.h"
 
 namespace attnserve::core {
 namespace {
@@ -32,7 +33,7 @@ dnnl::matmul::primitive_desc MakeMatmulDesc(int64_t rows, int64_t in,
   const memory::desc bias_desc({1, out}, memory::data_type::f32,
                                memory::format_tag::ab);
   const memory::desc dst_desc({rows, out}, dst_type, memory::format_tag::ab);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = DnnlContext::DefaultAttr();
   if (activation != LinearActivation::kNone) {
     dnnl::post_ops post_ops;
     post_ops.append_eltwise(1.0f,
@@ -98,7 +99,9 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
   // CPUs without AVX-512 have no oneDNN BF16 matmul: the layer then serves
   // FP32 only and Apply() reports BF16 as unsupported.
   try {
-    const Tensor weight_bf16 = weight.To(DType::kBF16);
+    Tensor weight_bf16(DType::kBF16, {linear.out_, linear.in_});
+    ConvertToBF16(weight.data<float>(), weight_bf16.data<BF16>(),
+                  weight.num_elements());
     linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
                                        linear.out_, DType::kBF16);
   } catch (const dnnl::error&) {
@@ -143,11 +146,13 @@ absl::Status PackedLinear::Apply(DType src_dtype, const void* src, int64_t rows,
                                      memory::format_tag::ab),
                         context.engine(),
                         static_cast<char*>(dst) + begin * dst_row_bytes);
+      const memory scratchpad = context.ThreadScratchpad(matmul);
       dnnl::stream& stream = context.stream();
       matmul.execute(stream, {{DNNL_ARG_SRC, src_memory},
                               {DNNL_ARG_WEIGHTS, weights},
                               {DNNL_ARG_BIAS, bias_},
-                              {DNNL_ARG_DST, dst_memory}});
+                              {DNNL_ARG_DST, dst_memory},
+                              {DNNL_ARG_SCRATCHPAD, scratchpad}});
       stream.wait();
     } catch (const dnnl::error& e) {
       return absl::InternalError(absl::StrCat("oneDNN matmul [", block_rows,

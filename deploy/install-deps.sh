@@ -18,6 +18,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-grpcio python3-matplotlib libopenblas0-openmp
   curl procps
+  # deploy checks: promtool + a real Prometheus for the scrape e2e, yamllint, YAML for python
+  # (kubectl with its built-in kustomize comes with the machine image; Debian 12 has none
+  # recent enough; see README.md, "Deploy")
+  prometheus yamllint python3-yaml
 )
 
 missing=()
@@ -40,4 +44,19 @@ if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]
    ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
 fi
+# Packages that ship a daemon (prometheus) must not start it: a system-wide Prometheus would
+# listen on 127.0.0.1:9090, attnserve's default metrics port, and the tests start their own.
+# Debian's invoke-rc.d asks /usr/sbin/policy-rc.d; exit code 101 means "start nothing". A
+# policy-rc.d we put there is removed again afterwards; an existing one is left alone.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\n# install-deps.sh: start no service while installing\nexit 101\n' |
+    $SUDO tee "$POLICY" >/dev/null
+  $SUDO chmod 755 "$POLICY"
+  trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Under systemd the unit would still be enabled for the next boot: disable it.
+if [ -d /run/systemd/system ] && systemctl list-unit-files prometheus.service >/dev/null 2>&1; then
+  $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi

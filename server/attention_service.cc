@@ -10,12 +10,19 @@
 namespace attnserve::server {
 
 AttentionServiceImpl::AttentionServiceImpl(ComputeWorker* worker,
+                                           ShutdownGate* gate,
                                            const ConversionLimits& limits)
-    : worker_(worker), limits_(limits) {}
+    : worker_(worker), gate_(gate), limits_(limits) {}
 
 grpc::Status AttentionServiceImpl::Attend(grpc::ServerContext* context,
                                           const v1::AttendRequest* request,
                                           v1::AttendResponse* response) {
+  const ShutdownGate::Entry entry = gate_->Enter();
+  if (!entry.open()) {
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        "the server is shutting down; retry on another replica");
+  }
   absl::StatusOr<AttendCall> converted = AttendCallFromProto(*request, limits_);
   if (!converted.ok()) return ToGrpcStatus(converted.status());
   // Shared with the compute thread, which may outlive this call when the

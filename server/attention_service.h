@@ -6,15 +6,18 @@
 #include "grpcpp/grpcpp.h"
 #include "server/compute_worker.h"
 #include "server/proto_convert.h"
+#include "server/shutdown_gate.h"
 
 namespace attnserve::server {
 
 // attnserve.v1.AttentionService: converts and validates on the gRPC thread,
-// computes on the compute worker, converts the result back.
+// computes on the compute worker, converts the result back. Calls pass
+// `gate`: once it is closed they are answered UNAVAILABLE.
 class AttentionServiceImpl final : public v1::AttentionService::Service {
  public:
-  // `worker` must outlive the service.
-  AttentionServiceImpl(ComputeWorker* worker, const ConversionLimits& limits);
+  // `worker` and `gate` must outlive the service.
+  AttentionServiceImpl(ComputeWorker* worker, ShutdownGate* gate,
+                       const ConversionLimits& limits);
 
   grpc::Status Attend(grpc::ServerContext* context,
                       const v1::AttendRequest* request,
@@ -25,6 +28,7 @@ class AttentionServiceImpl final : public v1::AttentionService::Service {
 
  private:
   ComputeWorker* const worker_;
+  ShutdownGate* const gate_;
   const ConversionLimits limits_;
 };
 

@@ -33,6 +33,7 @@
 #include "server/encoder_service.h"
 #include "server/metrics.h"
 #include "server/proto_convert.h"
+#include "server/shutdown_gate.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
           "gRPC listen address host:port; port 0 picks a free port (printed at "
@@ -199,6 +200,13 @@ absl::Status CheckFlags() {
   return absl::OkStatus();
 }
 
+// gRPC threads beyond the queue's: the running call, pollers, health checks,
+// reflection and calls being refused.
+constexpr int kSpareServerThreads = 16;
+// After calls in flight have finished: how long other calls (health Watch
+// streams, reflection) get before they are cancelled.
+constexpr std::chrono::milliseconds kShutdownTail(200);
+
 int Serve() {
   if (absl::Status flags = CheckFlags(); !flags.ok()) {
     Log("%s", std::string(flags.message()).c_str());
@@ -242,7 +250,8 @@ int Serve() {
   const int64_t max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   ConversionLimits limits = LimitsForMaxMessageBytes(max_message_bytes);
   limits.max_attention_scores = absl::GetFlag(FLAGS_max_attention_scores);
-  AttentionServiceImpl attention_service(&worker, limits);
+  ShutdownGate gate;
+  AttentionServiceImpl attention_service(&worker, &gate, limits);
   EncoderServiceImpl encoder_service;
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -253,6 +262,13 @@ int Serve() {
   builder.AddListeningPort(address, *credentials, &port);
   // Without this, a second server on a taken port would silently share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Each call holds a thread (and its request) until it is answered: bound
+  // them so a flood of large requests cannot grow memory without limit. Calls
+  // beyond it are refused with RESOURCE_EXHAUSTED by gRPC itself.
+  grpc::ResourceQuota quota("attnserve");
+  quota.SetMaxThreads(absl::GetFlag(FLAGS_max_queue_size) +
+                      kSpareServerThreads);
+  builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(max_message_bytes));
   std::vector<
@@ -278,6 +294,12 @@ int Serve() {
       core::DnnlContext::CpuIsaName().c_str(), worker_options.compute_threads,
       absl::GetFlag(FLAGS_max_queue_size),
       static_cast<long long>(max_message_bytes));
+  Log("batching flags accepted (max_batch_size %d, max_batch_tokens %d, "
+      "max_queue_delay_us %d); the batching scheduler is not wired in yet, "
+      "Attend requests run one at a time",
+      absl::GetFlag(FLAGS_max_batch_size),
+      absl::GetFlag(FLAGS_max_batch_tokens),
+      absl::GetFlag(FLAGS_max_queue_delay_us));
   Log("listening on %s", BoundAddress(address, port).c_str());
 
   sigset_t signals;
@@ -289,10 +311,18 @@ int Serve() {
   Log("%s: shutting down (calls in flight get up to %d ms)",
       signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
       absl::GetFlag(FLAGS_shutdown_grace_ms));
+  // Drain: health says NOT_SERVING and new calls get UNAVAILABLE while the
+  // server still answers; calls in flight finish. Then stop the server, which
+  // also ends health Watch streams (they would otherwise hold it open).
   health->SetServingStatus(false);
-  server->Shutdown(
-      std::chrono::system_clock::now() +
-      std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  gate.Close();
+  const absl::Time grace_end =
+      absl::Now() + absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
+  if (!gate.WaitUntilEmpty(grace_end)) {
+    Log("calls still in flight after %d ms are cancelled",
+        absl::GetFlag(FLAGS_shutdown_grace_ms));
+  }
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownTail);
   server->Wait();
   Log("stopped");
   return 0;

@@ -126,7 +126,7 @@ absl::Status CheckSizeLimits(const core::AttentionInputs& in,
                              const ConversionLimits& limits) {
   const int64_t b = in.query.dim(0), h = in.query.dim(1), sq = in.query.dim(2);
   const int64_t sk = in.key.dim(2), dv = in.value.dim(3);
-  int64_t bhsq = 0, scores = 0, output = 0;
+  int64_t bhsq = 0, scores = 0;
   if (!MultiplyWithin(b * h, sq, limits.max_attention_scores, &bhsq) ||
       !MultiplyWithin(bhsq, sk, limits.max_attention_scores, &scores)) {
     return absl::ResourceExhaustedError(
@@ -138,13 +138,14 @@ absl::Status CheckSizeLimits(const core::AttentionInputs& in,
   }
   const int64_t output_bytes = bhsq * dv * core::DTypeSize(in.output_dtype);
   const int64_t weights_bytes = in.return_weights ? scores * 4 : 0;
-  output = output_bytes + weights_bytes;
-  if (output > limits.max_response_bytes) {
+  const int64_t response_bytes = output_bytes + weights_bytes;
+  if (response_bytes > limits.max_response_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the response (output",
         in.return_weights ? " and weights, return_weights" : "",
-        ") would take ", output, " bytes, more than the server's limit of ",
-        limits.max_response_bytes, " bytes (--max_message_bytes)"));
+        ") would take ", response_bytes,
+        " bytes, more than the server's limit of ", limits.max_response_bytes,
+        " bytes (--max_message_bytes)"));
   }
   return absl::OkStatus();
 }

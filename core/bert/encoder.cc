@@ -8,49 +8,22 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/layer_norm.h"
 #include "core/parallel.h"
+#include "core/vector_math.h"
 
 namespace attnserve::core {
 namespace {
 
-// Buffers of `rows` activations padded to the matmul row count; padding rows
-// are zero and never read back.
+// A buffer for `rows` activations padded to the matmul row count. The real
+// rows are left uninitialised (every user writes them first); the padding
+// rows are zero and never read back.
 Tensor ActivationBuffer(DType dtype, int64_t rows, int64_t width) {
-  return Tensor::Zeros(dtype, {PaddedRows(rows), width});
-}
-
-// a, residual (nullable), out: [rows, width] FP32; gamma, beta: [width].
-// out = LayerNorm(a + residual); out_bf16 (nullable) receives a BF16 copy.
-void AddLayerNorm(const float* a, const float* residual, const Tensor& gamma,
-                  const Tensor& beta, float eps, int64_t rows, int64_t width,
-                  float* out, BF16* out_bf16) {
-  const float* g = gamma.data<float>();
-  const float* b = beta.data<float>();
-  ParallelFor(rows, [&](int64_t begin, int64_t end) {
-    std::vector<float> sum(width);
-    for (int64_t r = begin; r < end; ++r) {
-      const float* ar = a + r * width;
-      float* s = sum.data();
-      if (residual != nullptr) {
-        const float* rr = residual + r * width;
-        for (int64_t i = 0; i < width; ++i) s[i] = ar[i] + rr[i];
-      } else {
-        std::memcpy(s, ar, width * sizeof(float));
-      }
-      float mean = 0;
-      for (int64_t i = 0; i < width; ++i) mean += s[i];
-      mean /= width;
-      float variance = 0;
-      for (int64_t i = 0; i < width; ++i)
-        variance += (s[i] - mean) * (s[i] - mean);
-      variance /= width;
-      const float inv_std = 1.0f / std::sqrt(variance + eps);
-      float* o = out + r * width;
-      for (int64_t i = 0; i < width; ++i)
-        o[i] = (s[i] - mean) * inv_std * g[i] + b[i];
-      if (out_bf16 != nullptr) FloatToBF16(o, out_bf16 + r * width, width);
-    }
-  });
+  Tensor t(dtype, {PaddedRows(rows), width});
+  const size_t row_bytes = size_t(width) * DTypeSize(dtype);
+  std::memset(static_cast<char*>(t.raw_data()) + rows * row_bytes, 0,
+              (t.dim(0) - rows) * row_bytes);
+  return t;
 }
 
 // src: [*, src_stride] FP32 rows; src_row[b * seq + i] is the row of token i
@@ -67,7 +40,7 @@ void SplitHeads(const float* src, int64_t src_stride, int64_t col0,
         const float* s = src + src_row[bi] * src_stride + col0 + h * head_dim;
         const int64_t d = ((b * heads + h) * seq + i) * head_dim;
         if (bf16) {
-          FloatToBF16(s, dst->data<BF16>() + d, head_dim);
+          ConvertToBF16(s, dst->data<BF16>() + d, head_dim);
         } else {
           std::memcpy(dst->data<float>() + d, s, head_dim * sizeof(float));
         }
@@ -158,7 +131,8 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     return absl::InvalidArgumentError("compute_dtype must be FP32 or BF16");
   }
   const int64_t num_layers = config.num_layers;
-  // For each layer, the index into options.attention_layers to fill, or -1.
+  // For each layer, the indices into options.attention_layers that ask for
+  // its attention weights.
   std::vector<std::vector<size_t>> attention_slots(num_layers);
   for (size_t i = 0; i < options.attention_layers.size(); ++i) {
     const int32_t layer = options.attention_layers[i];
@@ -186,10 +160,38 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
       positions[t] = t - batch.offsets[s];
     }
   }
-  // Sequences grouped by length: each group is one attention call, no padding.
-  std::map<int64_t, std::vector<int64_t>> sequences_by_length;
+  const AttentionSpec spec = options.attention.value_or(AttentionSpec());
+  // Sequences grouped by length: each group is one attention call, no
+  // padding. Their query, key and value buffers are reused by every layer.
+  struct LengthGroup {
+    std::vector<int64_t> sequences;
+    std::vector<int64_t> rows;  // rows[b * length + i]: token i of sequences[b]
+    AttentionInputs inputs;
+    // The layers' attention; LOCAL global positions past the end of these
+    // sequences are dropped (those tokens do not exist in them).
+    AttentionSpec spec;
+  };
+  std::map<int64_t, LengthGroup> groups;
   for (int64_t s = 0; s < num_seqs; ++s) {
-    sequences_by_length[batch.offsets[s + 1] - batch.offsets[s]].push_back(s);
+    LengthGroup& g = groups[batch.offsets[s + 1] - batch.offsets[s]];
+    g.sequences.push_back(s);
+    for (int64_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
+      g.rows.push_back(t);
+    }
+  }
+  for (auto& [length, g] : groups) {
+    const std::vector<int64_t> shape = {int64_t(g.sequences.size()), heads,
+                                        length, head_dim};
+    g.inputs.query = Tensor(compute, shape);
+    g.inputs.key = Tensor(compute, shape);
+    g.inputs.value = Tensor(compute, shape);
+    g.inputs.compute_dtype = compute;
+    g.inputs.output_dtype = compute;
+    g.spec = spec;
+    g.spec.global_positions.clear();
+    for (uint32_t p : spec.global_positions) {
+      if (p < length) g.spec.global_positions.push_back(p);
+    }
   }
 
   Tensor x =
@@ -224,15 +226,15 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
         for (int64_t i = 0; i < hidden; ++i) o[i] = wr[i] + pr[i] + tr[i];
       }
     });
-    AddLayerNorm(sum, nullptr, w.embeddings_norm_gamma, w.embeddings_norm_beta,
-                 config.layer_norm_eps, tokens, hidden, x.data<float>(),
+    AddLayerNorm(sum, nullptr, w.embeddings_norm_gamma.data<float>(),
+                 w.embeddings_norm_beta.data<float>(), config.layer_norm_eps,
+                 tokens, hidden, x.data<float>(),
                  bf16 ? x_bf16.data<BF16>() : nullptr);
   }
 
   EncoderOutput result;
   result.attention.resize(options.attention_layers.size());
   for (auto& per_layer : result.attention) per_layer.resize(num_seqs);
-  const AttentionSpec spec = options.attention.value_or(AttentionSpec());
   const LinearActivation activation = config.activation == Activation::kGeluErf
                                           ? LinearActivation::kGeluErf
                                           : LinearActivation::kGeluTanh;
@@ -245,36 +247,26 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     if (!s.ok()) return s;
 
     const bool want_weights = !attention_slots[l].empty();
-    for (const auto& [length, seqs] : sequences_by_length) {
-      const int64_t group = int64_t(seqs.size());
-      std::vector<int64_t> rows(group * length);
-      for (int64_t b = 0; b < group; ++b) {
-        for (int64_t i = 0; i < length; ++i)
-          rows[b * length + i] = batch.offsets[seqs[b]] + i;
-      }
-      AttentionInputs in;
-      in.query = Tensor(compute, {group, heads, length, head_dim});
-      in.key = Tensor(compute, {group, heads, length, head_dim});
-      in.value = Tensor(compute, {group, heads, length, head_dim});
-      SplitHeads(qkv.data<float>(), 3 * hidden, 0, rows, &in.query);
-      SplitHeads(qkv.data<float>(), 3 * hidden, hidden, rows, &in.key);
-      SplitHeads(qkv.data<float>(), 3 * hidden, 2 * hidden, rows, &in.value);
-      in.compute_dtype = compute;
-      in.output_dtype = compute;
+    for (auto& [length, g] : groups) {
+      AttentionInputs& in = g.inputs;
+      SplitHeads(qkv.data<float>(), 3 * hidden, 0, g.rows, &in.query);
+      SplitHeads(qkv.data<float>(), 3 * hidden, hidden, g.rows, &in.key);
+      SplitHeads(qkv.data<float>(), 3 * hidden, 2 * hidden, g.rows, &in.value);
       in.return_weights = want_weights;
       AttentionOutputs out;
-      s = Attend(spec, in, &out);
+      s = Attend(g.spec, in, &out);
       if (!s.ok()) return s;
-      MergeHeads(out.output, rows, context.raw_data());
+      MergeHeads(out.output, g.rows, context.raw_data());
       if (want_weights) {
         const int64_t per_seq = heads * length * length;
-        for (int64_t b = 0; b < group; ++b) {
+        for (size_t b = 0; b < g.sequences.size(); ++b) {
           Tensor map(DType::kFP32, {heads, length, length});
           std::memcpy(map.data<float>(),
                       out.weights.data<float>() + b * per_seq,
                       per_seq * sizeof(float));
-          for (size_t slot : attention_slots[l])
-            result.attention[slot][seqs[b]] = map;
+          for (size_t slot : attention_slots[l]) {
+            result.attention[slot][g.sequences[b]] = map;
+          }
         }
       }
     }
@@ -283,9 +275,9 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
                                      DType::kFP32, projected.raw_data());
     if (!s.ok()) return s;
     AddLayerNorm(projected.data<float>(), x.data<float>(),
-                 layer.attention_norm_gamma, layer.attention_norm_beta,
-                 config.layer_norm_eps, tokens, hidden,
-                 x_attended.data<float>(),
+                 layer.attention_norm_gamma.data<float>(),
+                 layer.attention_norm_beta.data<float>(), config.layer_norm_eps,
+                 tokens, hidden, x_attended.data<float>(),
                  bf16 ? x_attended_bf16.data<BF16>() : nullptr);
 
     s = layer.intermediate.Apply(
@@ -296,8 +288,9 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
                            DType::kFP32, projected.raw_data());
     if (!s.ok()) return s;
     AddLayerNorm(projected.data<float>(), x_attended.data<float>(),
-                 layer.output_norm_gamma, layer.output_norm_beta,
-                 config.layer_norm_eps, tokens, hidden, x.data<float>(),
+                 layer.output_norm_gamma.data<float>(),
+                 layer.output_norm_beta.data<float>(), config.layer_norm_eps,
+                 tokens, hidden, x.data<float>(),
                  bf16 ? x_bf16.data<BF16>() : nullptr);
   }
 

@@ -95,4 +95,15 @@ absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>> LoadBertTokenizer(
   return Build(model_dir, *std::move(spec));
 }
 
+absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>> MakeBertTokenizer(
+    std::vector<std::string> vocab, const TokenizerConfigJson& config) {
+  absl::StatusOr<BertTokenizerSpec> spec =
+      MakeSpecFromVocab(std::move(vocab), config);
+  if (!spec.ok()) return spec.status();
+  absl::StatusOr<WordPieceTokenizer> tokenizer =
+      WordPieceTokenizer::Create(*std::move(spec));
+  if (!tokenizer.ok()) return tokenizer.status();
+  return std::make_shared<const WordPieceTokenizer>(*std::move(tokenizer));
+}
+
 }  // namespace attnserve::core

@@ -3,8 +3,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/tokenizer/tokenizer_files.h"
 #include "core/tokenizer/wordpiece_tokenizer.h"
 
 namespace attnserve::core {
@@ -21,6 +23,11 @@ absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>> LoadBertTokenizer(
 // The vocab.txt route only (tests compare it with the tokenizer.json route).
 absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>>
 LoadBertTokenizerFromVocab(const std::string& model_dir);
+
+// A tokenizer for an in-memory vocabulary (vocab.txt lines, id = index),
+// e.g. the built-in demo model's; `config` defaults to BERT uncased.
+absl::StatusOr<std::shared_ptr<const WordPieceTokenizer>> MakeBertTokenizer(
+    std::vector<std::string> vocab, const TokenizerConfigJson& config = {});
 
 }  // namespace attnserve::core
 

@@ -290,8 +290,8 @@ absl::Status ParseBertNormalizer(const json& normalizer, absl::string_view path,
                   &spec->strip_accents);
 }
 
-// Sequence normalizers: one BertNormalizer alone, or Lowercase and
-// NFD-then-StripAccents in any order (without text cleaning / CJK spacing).
+// Sequence normalizers: one BertNormalizer alone, or Lowercase and NFD with a
+// later StripAccents (without text cleaning / CJK spacing).
 absl::Status ParseNormalizerSequence(const json& normalizers,
                                      BertTokenizerSpec* spec) {
   if (normalizers.size() == 1 &&
@@ -306,12 +306,12 @@ absl::Status ParseNormalizerSequence(const json& normalizers,
   bool seen_nfd = false;
   for (size_t i = 0; i < normalizers.size(); ++i) {
     const std::string type = NormalizerType(normalizers[i]);
-    const bool nfd_before_strip =
-        type == "NFD" && i + 1 < normalizers.size() &&
-        NormalizerType(normalizers[i + 1]) == "StripAccents";
+    bool strip_follows = false;
+    for (size_t j = i + 1; j < normalizers.size(); ++j)
+      strip_follows |= NormalizerType(normalizers[j]) == "StripAccents";
     if (type == "Lowercase") {
       spec->lowercase = true;
-    } else if (nfd_before_strip) {
+    } else if (type == "NFD" && strip_follows) {
       seen_nfd = true;
     } else if (type == "StripAccents" && seen_nfd) {
       spec->strip_accents = true;
@@ -319,7 +319,7 @@ absl::Status ParseNormalizerSequence(const json& normalizers,
       return Error(
           kTokenizerJson,
           absl::StrCat("normalizer.normalizers[", i, "].type is \"", type,
-                       "\", expected \"Lowercase\" or \"NFD\" followed by "
+                       "\", expected \"Lowercase\", or \"NFD\" with a later "
                        "\"StripAccents\" (or one \"BertNormalizer\" alone)"));
     }
   }

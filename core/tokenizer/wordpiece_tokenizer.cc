@@ -129,6 +129,10 @@ absl::StatusOr<WordPieceTokenizer> WordPieceTokenizer::Create(
   }
   // Added tokens may sit past the model's vocabulary (appended tokens).
   for (const AddedToken& added : spec.added_tokens) {
+    if (added.content.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("added token with id ", added.id, " is empty"));
+    }
     if (added.id < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("added token \"", added.content, "\" has id ", added.id,
@@ -148,8 +152,12 @@ absl::StatusOr<WordPieceTokenizer> WordPieceTokenizer::Create(
     tokenizer.max_piece_chars_ =
         std::max(tokenizer.max_piece_chars_, CountCodePoints(s.vocab[id]));
   }
-  for (const AddedToken& added : s.added_tokens)
+  for (const AddedToken& added : s.added_tokens) {
     tokenizer.token_to_id_.try_emplace(added.content, added.id);
+    tokenizer
+        .added_token_first_byte_[static_cast<unsigned char>(added.content[0])] =
+        true;
+  }
 
   const std::optional<int32_t> unk = tokenizer.TokenToId(s.unk_token);
   if (!unk) {
@@ -244,6 +252,11 @@ absl::StatusOr<size_t> WordPieceTokenizer::Run(absl::string_view text,
   // Added tokens split the text first (leftmost, then longest match).
   size_t segment_begin = 0;
   for (size_t i = 0; i < decoded.size();) {
+    if (!added_token_first_byte_[static_cast<unsigned char>(
+            text[decoded[i].start])]) {
+      ++i;
+      continue;
+    }
     const AddedToken* match = nullptr;
     const absl::string_view rest = text.substr(decoded[i].start);
     for (const AddedToken& added : spec_.added_tokens) {

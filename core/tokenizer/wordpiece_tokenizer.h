@@ -54,10 +54,22 @@ struct EncodedIds {
 // Text must be valid UTF-8: otherwise INVALID_ARGUMENT "invalid UTF-8 at
 // byte offset N" (callers prefix the field, e.g. "texts[3]: ...").
 //
-// Deviations from transformers.js, deliberate (matching Python transformers
-// and Rust tokenizers): CJK ideographs outside the BMP (Extension B+) are
-// split as single tokens (transformers.js misses them: it walks UTF-16
-// units); unassigned code points (Cn) are kept like transformers.js does.
+// Reference behaviour: transformers.js and HF tokenizers (the "fast"
+// tokenizer TEI uses), checked by tests/core/tokenizer_golden_test.cc. Where
+// those two differ, attnserve follows the one that agrees with Python
+// transformers: a word-final "Σ" lowercases to "ς" (as JS toLowerCase and
+// Python str.lower; Rust lowercases per char), and CJK ideographs outside
+// the BMP (Extension B+) are split as single tokens (transformers.js walks
+// UTF-16 units and misses them). Unassigned code points (Cn) are kept, as in
+// transformers.js. Like the fast tokenizers (and unlike Python's slow
+// BertTokenizer) no NFC step runs before splitting.
+// Offsets: every normalised char keeps the byte span of the original char it
+// came from; a piece spans from its first char's start to its last char's
+// end, so a dropped char (control, lone combining mark) at a word's edge is
+// outside the span, as in HF tokenizers.
+// Added tokens: matched on the raw text only (HF's normalized=false, which
+// is how BERT's special tokens are saved); lstrip / rstrip / single_word are
+// not applied (ids are unaffected for BERT: whitespace is dropped anyway).
 //
 // Immutable after Create(); all methods are const and thread-safe.
 class WordPieceTokenizer {
@@ -119,6 +131,7 @@ class WordPieceTokenizer {
   BertTokenizerSpec spec_;
   absl::flat_hash_map<std::string, int32_t> token_to_id_;
   size_t max_piece_chars_ = 0;  // longest vocabulary piece, in code points
+  bool added_token_first_byte_[256] = {};  // bytes an added token starts with
   bool strip_accents_ = false;
   int32_t cls_id_ = 0, sep_id_ = 0, pad_id_ = 0, unk_id_ = 0;
 };

@@ -1,3 +1,4 @@
+#include <random>
 #include <string>
 
 #include "core/bert/config.h"
@@ -96,6 +97,41 @@ TEST(BertConfigTest, RejectsWithMessagesNamingTheField) {
     EXPECT_THAT(std::string(config.status().message()), HasSubstr(message))
         << json;
   }
+}
+
+}  // namespace
+}  // namespace attnserve::core
+
+namespace attnserve::core {
+namespace {
+
+// Random byte edits of a valid config never crash the parser; whatever it
+// accepts satisfies the documented limits.
+TEST(BertConfigTest, RandomlyCorruptedConfigsNeverCrash) {
+  const std::string valid = kBertBase;
+  std::mt19937 rng(11);
+  const char alphabet[] = "0123456789-.e\"{}[],: abgelnt";
+  int accepted = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text = valid;
+    const int edits = 1 + int(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      text[rng() % text.size()] = alphabet[rng() % (sizeof(alphabet) - 1)];
+    }
+    auto config = ParseBertConfig(text);
+    if (!config.ok()) {
+      EXPECT_EQ(
+          std::string(config.status().message()).rfind("config.json: ", 0), 0u);
+      continue;
+    }
+    ++accepted;
+    EXPECT_GE(config->hidden_size, 1);
+    EXPECT_LE(config->hidden_size, 16384);
+    EXPECT_EQ(config->hidden_size % config->num_heads, 0);
+    EXPECT_GE(config->vocab_size, 1);
+    EXPECT_GT(config->layer_norm_eps, 0.0f);
+  }
+  EXPECT_GT(accepted, 0);
 }
 
 }  // namespace

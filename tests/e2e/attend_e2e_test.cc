@@ -213,17 +213,17 @@ std::vector<BadInputCase> BadInputCases() {
   {
     v1::AttendRequest r = SelfAttend({1, 2, 4, 8});
     *r.mutable_key() = ProtoTensor({1, 2, 4, 16}, RandomFloats(128, 4));
-    cases.push_back({"head_dim mismatch", r, "key.shape"});
+    cases.push_back({"head_dim mismatch", r, "key.shape[3]"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 2, 4, 8});
     *r.mutable_value() = ProtoTensor({1, 2, 5, 8}, RandomFloats(80, 4));
-    cases.push_back({"value k_len mismatch", r, "value.shape"});
+    cases.push_back({"value k_len mismatch", r, "value.shape[2]"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 2, 4, 8});
     *r.mutable_key() = ProtoTensor({2, 2, 4, 8}, RandomFloats(128, 4));
-    cases.push_back({"batch mismatch", r, "key.shape"});
+    cases.push_back({"batch mismatch", r, "key.shape[0]"});
   }
   {
     v1::AttendRequest r;
@@ -248,49 +248,50 @@ std::vector<BadInputCase> BadInputCases() {
   {
     v1::AttendRequest r = SelfAttend({1, 2, 4});
     r.mutable_query()->set_values(5, std::numeric_limits<float>::quiet_NaN());
-    cases.push_back({"NaN in query", r, "query"});
+    cases.push_back({"NaN in query", r, "query contains NaN"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 2, 4});
     r.mutable_query()->set_values(2, std::numeric_limits<float>::infinity());
-    cases.push_back({"Inf in query", r, "query"});
+    cases.push_back({"Inf in query", r, "query contains +Inf"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 2, 4});
     *r.mutable_value() = ProtoTensor({1, 2, 4}, RandomFloats(8, 7));
     r.mutable_value()->set_values(0, -std::numeric_limits<float>::infinity());
-    cases.push_back({"-Inf in value", r, "value"});
+    cases.push_back({"-Inf in value", r, "value contains -Inf"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 4, 8});
     r.mutable_spec()->set_weighting(v1::AttentionSpec::HARD);
-    cases.push_back({"top_k 0 for HARD", r, "top_k"});
+    cases.push_back({"top_k 0 for HARD", r, "spec.top_k"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 4, 8});
     r.mutable_spec()->set_weighting(v1::AttentionSpec::HARD);
     r.mutable_spec()->set_sample(true);
     r.mutable_spec()->set_top_k(5);
-    cases.push_back({"top_k > k_len with sample", r, "top_k"});
+    cases.push_back({"top_k > k_len with sample", r, "spec.top_k"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 4, 8});
     r.mutable_spec()->set_scope(v1::AttentionSpec::LOCAL);
     r.mutable_spec()->set_window_left(UINT32_MAX);
-    cases.push_back({"window_left UINT32_MAX", r, "window_left"});
+    cases.push_back({"window_left UINT32_MAX", r, "spec.window_left"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 4, 8});
     r.mutable_spec()->set_scope(v1::AttentionSpec::LOCAL);
     r.mutable_spec()->set_window_right(UINT32_MAX);
-    cases.push_back({"window_right UINT32_MAX", r, "window_right"});
+    cases.push_back({"window_right UINT32_MAX", r, "spec.window_right"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 4, 8});
     r.mutable_spec()->set_scope(v1::AttentionSpec::LOCAL);
     r.mutable_spec()->set_window_left(1);
     r.mutable_spec()->add_global_positions(4);
-    cases.push_back({"global_positions out of range", r, "global_positions"});
+    cases.push_back(
+        {"global_positions out of range", r, "spec.global_positions[0]"});
   }
   {
     v1::AttendRequest r = SelfAttend({1, 2, 4});
@@ -305,7 +306,7 @@ std::vector<BadInputCase> BadInputCases() {
     r.add_key_lengths(4);
     r.add_key_lengths(4);
     r.add_key_lengths(4);
-    cases.push_back({"key_lengths longer than batch", r, "key_lengths"});
+    cases.push_back({"key_lengths longer than batch", r, "key_lengths has 3"});
   }
   {
     v1::AttendRequest r = SelfAttend({2, 4, 8});

@@ -281,7 +281,7 @@ TEST(ServerE2ETest, ExpiredWorkIsDroppedNotComputed) {
             computed_before + 2);
 }
 
-TEST(ServerE2ETest, SigtermLetsTheCallInFlightFinishAndExitsZero) {
+TEST(ServerE2ETest, CancelledWorkIsDroppedNotComputed) {
   std::unique_ptr<ServerProcess> server =
       StartOrDie({"--compute_threads", "1"});
   ASSERT_NE(server, nullptr);
@@ -289,22 +289,80 @@ TEST(ServerE2ETest, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   const double computed_before = MetricValue(
       server->ScrapeMetrics(), "attnserve_compute_duration_seconds_count", {});
   grpc::Status slow_status;
+  std::thread slow([&] {
+    v1::AttendResponse response;
+    slow_status = Attend(*server, slow_request, &response);
+  });
+  WaitForComputeStarts(*server, computed_before + 1);
+  // A second call waits in the queue; the client cancels it there.
+  auto stub = v1::AttentionService::NewStub(server->NewChannel());
+  grpc::ClientContext context;
+  v1::AttendResponse response;
+  grpc::Status cancelled_status;
+  std::thread queued([&] {
+    cancelled_status = stub->Attend(&context, SelfAttend({1, 4, 8}), &response);
+  });
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (MetricValue(server->ScrapeMetrics(), "attnserve_queue_depth", {}) <
+             1 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  context.TryCancel();
+  queued.join();
+  EXPECT_EQ(cancelled_status.error_code(), grpc::StatusCode::CANCELLED);
+  slow.join();
+  ASSERT_TRUE(slow_status.ok()) << slow_status.error_message();
+  ASSERT_TRUE(Attend(*server, SelfAttend({1, 4, 8}), &response).ok());
+  // Computed: the slow call and the last one, not the cancelled one.
+  EXPECT_EQ(MetricValue(server->ScrapeMetrics(),
+                        "attnserve_compute_duration_seconds_count", {}),
+            computed_before + 2);
+}
+
+TEST(ServerE2ETest, SigtermLetsTheCallInFlightFinishAndExitsZero) {
+  std::unique_ptr<ServerProcess> server =
+      StartOrDie({"--compute_threads", "1"});
+  ASSERT_NE(server, nullptr);
+  const v1::AttendRequest slow_request = SlowAttend(*server);
+  const double computed_before = MetricValue(
+      server->ScrapeMetrics(), "attnserve_compute_duration_seconds_count", {});
+  // A health Watch stream open across the shutdown must not hold it up.
+  auto health = grpc::health::v1::Health::NewStub(server->NewChannel());
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(120));
+  auto watch = health->Watch(&watch_context, {});
+  grpc::health::v1::HealthCheckResponse watched;
+  ASSERT_TRUE(watch->Read(&watched));
+  EXPECT_EQ(watched.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  grpc::Status slow_status;
   v1::AttendResponse slow_response;
   std::thread slow(
       [&] { slow_status = Attend(*server, slow_request, &slow_response); });
   WaitForComputeStarts(*server, computed_before + 1);
   server->Signal(SIGTERM);
+  // Draining: health turns NOT_SERVING and new calls are refused, while the
+  // call in flight goes on.
+  ASSERT_TRUE(watch->Read(&watched));
+  EXPECT_EQ(watched.status(),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  v1::AttendResponse response;
+  grpc::Status refused = Attend(*server, SelfAttend({1, 4, 8}), &response,
+                                std::chrono::seconds(5));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
   slow.join();
   EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
   EXPECT_THAT(slow_response.output().shape(),
               ::testing::ElementsAreArray(slow_request.query().shape()));
-  // Shutting down: new calls are refused.
-  v1::AttendResponse response;
-  EXPECT_EQ(
-      Attend(*server, SelfAttend({1, 4, 8}), &response, std::chrono::seconds(2))
-          .error_code(),
-      grpc::StatusCode::UNAVAILABLE);
+  // The default grace period is 30 s: an exit within 20 s shows that the
+  // Watch stream did not hold the server open.
   EXPECT_EQ(server->WaitForExit(std::chrono::seconds(20)), 0) << server->Log();
+  while (watch->Read(&watched)) {
+  }
+  watch->Finish();
   EXPECT_THAT(server->Log(), HasSubstr("SIGTERM: shutting down"));
 }
 

@@ -34,9 +34,14 @@ class ServerProcess {
   // Starts attnserve with `args` added to `--address 127.0.0.1:0
   // --metrics_address 127.0.0.1:0`. Returns null (and fills `error`) when it
   // does not become SERVING within 30 s.
+  // `credentials` are the client's (default: plaintext).
   static std::unique_ptr<ServerProcess> Start(
-      const std::vector<std::string>& args, std::string* error) {
+      const std::vector<std::string>& args, std::string* error,
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
     std::unique_ptr<ServerProcess> server(new ServerProcess());
+    server->credentials_ = credentials != nullptr
+                               ? credentials
+                               : grpc::InsecureChannelCredentials();
     char log_path[] = "/tmp/attnserve_e2e_XXXXXX";
     const int log_fd = mkstemp(log_path);
     if (log_fd < 0) {
@@ -105,11 +110,14 @@ class ServerProcess {
   }
 
   std::shared_ptr<grpc::Channel> NewChannel() const {
+    return NewChannel(credentials_);
+  }
+  std::shared_ptr<grpc::Channel> NewChannel(
+      std::shared_ptr<grpc::ChannelCredentials> credentials) const {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
-    return grpc::CreateCustomChannel(address_,
-                                     grpc::InsecureChannelCredentials(), args);
+    return grpc::CreateCustomChannel(address_, credentials, args);
   }
 
   // grpc.health.v1 Check for `service`; -1 when the call fails.
@@ -197,6 +205,7 @@ class ServerProcess {
   std::string log_path_;
   std::string address_;
   int metrics_port_ = 0;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
 };
 
 }  // namespace attnserve::e2e

@@ -7,7 +7,6 @@
 #include "absl/strings/str_join.h"
 #include "core/bert/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
-#include "core/tokenizer/tokenizer_files.h"
 
 namespace attnserve::server {
 namespace {
@@ -35,14 +34,11 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(const ModelSpec& sp
   if (spec.directory.empty()) {
     absl::StatusOr<core::DemoModel> demo = core::MakeDemoModel();
     if (!demo.ok()) return Prefixed(spec.name, demo.status());
-    absl::StatusOr<core::BertTokenizerSpec> tokenizer_spec =
-        core::MakeSpecFromVocab(demo->vocab, core::TokenizerConfigJson());
-    if (!tokenizer_spec.ok()) return Prefixed(spec.name, tokenizer_spec.status());
-    absl::StatusOr<core::WordPieceTokenizer> tokenizer =
-        core::WordPieceTokenizer::Create(*std::move(tokenizer_spec));
+    absl::StatusOr<std::shared_ptr<const core::WordPieceTokenizer>> tokenizer =
+        core::MakeBertTokenizer(demo->vocab);
     if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
     served->model = demo->model;
-    served->tokenizer = std::make_shared<const core::WordPieceTokenizer>(*std::move(tokenizer));
+    served->tokenizer = *std::move(tokenizer);
   } else {
     absl::StatusOr<std::shared_ptr<const core::BertModel>> model =
         core::LoadBertModel(spec.directory);

@@ -1,8 +1,9 @@
 // BERT encoder forward pass over packed batches, FP32 and BF16.
 //   build/bin/encoder_bench [--benchmark_filter=...]
-// Counters (per wall-clock second): tokens/s and GFLOP/s, counting 2 FLOPs per multiply-add:
-// per layer 2*T*(4*H^2 + 2*H*I) for the projections and FFN plus 4*T*S*H for
-// attention scores and weighted values (24*T*H^2 + 4*T*S*H when I = 4H).
+// Counters (per wall-clock second): tokens/s and GFLOP/s, counting 2 FLOPs per
+// multiply-add: per layer 2*T*(4*H^2 + 2*H*I) for the projections and FFN plus
+// 4*T*S*H for attention scores and weighted values (24*T*H^2 + 4*T*S*H when I =
+// 4H).
 #include <cstdio>
 #include <map>
 #include <memory>

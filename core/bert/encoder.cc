@@ -131,7 +131,8 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     return absl::InvalidArgumentError("compute_dtype must be FP32 or BF16");
   }
   const int64_t num_layers = config.num_layers;
-  // For each layer, the index into options.attention_layers to fill, or -1.
+  // For each layer, the indices into options.attention_layers that ask for
+  // its attention weights.
   std::vector<std::vector<size_t>> attention_slots(num_layers);
   for (size_t i = 0; i < options.attention_layers.size(); ++i) {
     const int32_t layer = options.attention_layers[i];
@@ -159,12 +160,16 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
       positions[t] = t - batch.offsets[s];
     }
   }
+  const AttentionSpec spec = options.attention.value_or(AttentionSpec());
   // Sequences grouped by length: each group is one attention call, no
   // padding. Their query, key and value buffers are reused by every layer.
   struct LengthGroup {
     std::vector<int64_t> sequences;
     std::vector<int64_t> rows;  // rows[b * length + i]: token i of sequences[b]
     AttentionInputs inputs;
+    // The layers' attention; LOCAL global positions past the end of these
+    // sequences are dropped (those tokens do not exist in them).
+    AttentionSpec spec;
   };
   std::map<int64_t, LengthGroup> groups;
   for (int64_t s = 0; s < num_seqs; ++s) {
@@ -182,6 +187,11 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     g.inputs.value = Tensor(compute, shape);
     g.inputs.compute_dtype = compute;
     g.inputs.output_dtype = compute;
+    g.spec = spec;
+    g.spec.global_positions.clear();
+    for (uint32_t p : spec.global_positions) {
+      if (p < length) g.spec.global_positions.push_back(p);
+    }
   }
 
   Tensor x =
@@ -225,7 +235,6 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
   EncoderOutput result;
   result.attention.resize(options.attention_layers.size());
   for (auto& per_layer : result.attention) per_layer.resize(num_seqs);
-  const AttentionSpec spec = options.attention.value_or(AttentionSpec());
   const LinearActivation activation = config.activation == Activation::kGeluErf
                                           ? LinearActivation::kGeluErf
                                           : LinearActivation::kGeluTanh;
@@ -245,7 +254,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
       SplitHeads(qkv.data<float>(), 3 * hidden, 2 * hidden, g.rows, &in.value);
       in.return_weights = want_weights;
       AttentionOutputs out;
-      s = Attend(spec, in, &out);
+      s = Attend(g.spec, in, &out);
       if (!s.ok()) return s;
       MergeHeads(out.output, g.rows, context.raw_data());
       if (want_weights) {

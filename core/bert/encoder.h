@@ -24,7 +24,8 @@ struct PackedBatch {
 
 struct EncodeOptions {
   DType compute_dtype = DType::kFP32;  // BF16: matmuls and attention in BF16
-  // Unset: the model's own attention (global soft). Set: every layer uses it.
+  // Unset: the model's own attention (global soft). Set: every layer uses it;
+  // LOCAL global_positions at or past a sequence's length do not apply to it.
   std::optional<AttentionSpec> attention;
   // Layers whose attention weights to return; -1 = the last layer.
   std::vector<int32_t> attention_layers;

@@ -288,6 +288,44 @@ TEST(EncoderTest, AttentionOverrideAppliesToEveryLayer) {
   }
 }
 
+// Longformer global positions past a sequence's end are ignored for that
+// sequence, not an error for the whole batch.
+TEST(EncoderTest, GlobalPositionsApplyToSequencesLongEnough) {
+  auto model = Load("tiny_bert");
+  ASSERT_NE(model, nullptr);
+  const PackedBatch both = RandomBatch({3, 30}, model->config.vocab_size, 8);
+  EncodeOptions options;
+  options.attention = AttentionSpec();
+  options.attention->scope = AttentionSpec::Scope::kLocal;
+  options.attention->window_left = 1;
+  options.attention->window_right = 1;
+  options.attention->global_positions = {0, 10};
+  auto out = Encode(*model, both, options);
+  ASSERT_TRUE(out.ok()) << out.status();
+  for (int64_t s = 0; s < 2; ++s) {
+    PackedBatch alone;
+    alone.offsets = {0, both.offsets[s + 1] - both.offsets[s]};
+    alone.token_ids.assign(both.token_ids.begin() + both.offsets[s],
+                           both.token_ids.begin() + both.offsets[s + 1]);
+    alone.token_type_ids.assign(
+        both.token_type_ids.begin() + both.offsets[s],
+        both.token_type_ids.begin() + both.offsets[s + 1]);
+    EncodeOptions alone_options = options;
+    if (s == 0) alone_options.attention->global_positions = {0};
+    auto one = Encode(*model, alone, alone_options);
+    ASSERT_TRUE(one.ok()) << one.status();
+    const int64_t hidden = model->config.hidden_size;
+    float diff = 0;
+    for (int64_t i = 0; i < one->hidden.num_elements(); ++i) {
+      diff = std::max(
+          diff,
+          std::fabs(one->hidden.data<float>()[i] -
+                    out->hidden.data<float>()[both.offsets[s] * hidden + i]));
+    }
+    EXPECT_LE(diff, 1e-5) << "sequence " << s;
+  }
+}
+
 TEST(EncoderTest, InvalidInputsNameTheField) {
   auto model = Load("tiny_bert");
   ASSERT_NE(model, nullptr);

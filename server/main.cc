@@ -370,8 +370,8 @@ int Serve() {
   // Drain: health says NOT_SERVING and new calls get UNAVAILABLE while the
   // server still answers; calls in flight finish. Then stop the server, which
   // also ends health Watch streams (they would otherwise hold it open).
+  gate.Close();  // first: once health says NOT_SERVING, calls are refused
   health->SetServingStatus(false);
-  gate.Close();
   const absl::Time grace_end =
       absl::Now() + absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   if (!gate.WaitUntilEmpty(grace_end)) {

@@ -67,16 +67,18 @@ double MetricValue(const std::string& exposition, const std::string& name,
 }
 
 // A self-attention request that keeps `server`'s compute worker busy for at
-// least ~300 ms, so that calls fired together overlap whatever the kernel's
-// speed: doubles the sequence length until one call takes that long.
+// least ~400 ms, so that calls fired together overlap whatever the kernel's
+// speed: doubles the sequence length until one call takes that long. Starts
+// at 4096 (about 200 ms on one Zen 4 core with the oneDNN kernel), so that a
+// machine busy during calibration cannot make the call trivially short.
 v1::AttendRequest SlowAttend(const ServerProcess& server) {
-  for (int64_t length = 512;; length *= 2) {
+  for (int64_t length = 4096;; length *= 2) {
     v1::AttendRequest request = SelfAttend({1, 1, length, 64});
     v1::AttendResponse response;
     const auto start = std::chrono::steady_clock::now();
     EXPECT_TRUE(Attend(server, request, &response).ok());
     if (std::chrono::steady_clock::now() - start >
-            std::chrono::milliseconds(300) ||
+            std::chrono::milliseconds(400) ||
         length >= 16384) {
       return request;
     }

@@ -10,8 +10,8 @@ Shapes (bench/attention_bench.cc has the same):
                the dense way, softmax(Q K^T scale + band mask) V with an additive -inf band
                mask, one head at a time (all heads at once would need 3 x 12 GiB at 16384);
                attnserve runs its banded kernel.
-Both sides use 2 threads. Each round runs torch (median of --reps calls after a warm-up) and
-then the attention_bench binary (median of --reps repetitions); the table shows the median over
+Both sides use 2 threads. Each round runs, shape by shape, torch (median of --reps calls after a
+warm-up) and then the attention_bench binary (median of --reps repetitions); the table shows the median over
 rounds, the ratio torch / attnserve (> 1: attnserve is faster) and attnserve's GFLOP/s.
 """
 import argparse
@@ -77,24 +77,21 @@ def torch_local(seq, reps):
     return median_ms(run, reps, budget_s=40)
 
 
-def ours(bench, reps):
+def ours(bench, reps, kind, seq, bf16):
+    """Median ms and GFLOP/s of one attention_bench shape, and the oneDNN ISA."""
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
+    name = "GlobalSoft" if kind == "global" else "LocalSoft"
     result = subprocess.run(
-        [bench, "--benchmark_filter=BM_(GlobalSoft|LocalSoft)",
+        [bench, f"--benchmark_filter=BM_{name}/S:{seq}/bf16:{bf16}/",
          f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true",
          "--benchmark_format=json"],
         env=env, check=True, capture_output=True, text=True)
-    out = {}
     for row in json.loads(result.stdout)["benchmarks"]:
-        if row.get("aggregate_name") != "median":
-            continue
-        # e.g. "BM_GlobalSoft/S:512/bf16:1/real_time_median"
-        parts = dict(p.split(":") for p in row["run_name"].split("/") if ":" in p)
-        kind = "global" if "Global" in row["run_name"] else "local"
-        unit = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[row["time_unit"]]
-        out[(kind, int(parts["S"]), int(parts["bf16"]))] = {
-            "ms": row["real_time"] * unit, "gflops": row["GFLOP/s"], "isa": row.get("label", "")}
-    return out
+        if row.get("aggregate_name") == "median":
+            unit = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[row["time_unit"]]
+            return {"ms": row["real_time"] * unit, "gflops": row["GFLOP/s"],
+                    "isa": row.get("label", "")}
+    raise RuntimeError(f"no median for {name} S={seq} bf16={bf16}: {result.stdout}")
 
 
 def main():
@@ -107,17 +104,24 @@ def main():
     print(f"torch {torch.__version__}, {THREADS} threads, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
 
+    # Per round and shape, torch then attnserve back to back, so both see
+    # about the same machine load.
     torch_rounds, our_rounds = [], []
     for r in range(args.rounds):
-        t = {}
+        t, o = {}, {}
         with torch.no_grad():
             for s in GLOBAL_SEQS:
                 t[("global", s)] = torch_global(s, args.reps)
+                for bf16 in (0, 1):
+                    o[("global", s, bf16)] = ours(args.bench, args.reps, "global", s, bf16)
             for s in LOCAL_SEQS:
                 t[("local", s)] = torch_local(s, args.reps)
+                o[("local", s, 0)] = ours(args.bench, args.reps, "local", s, 0)
         torch_rounds.append(t)
-        our_rounds.append(ours(args.bench, args.reps))
-        print(f"round {r + 1}/{args.rounds} done", flush=True)
+        our_rounds.append(o)
+        print(f"round {r + 1}/{args.rounds}: " + ", ".join(
+            f"{k[0]} S{k[1]}: torch {t[k]:.1f} ms / ours {o[k + (0,)]['ms']:.1f} ms"
+            for k in t), flush=True)
 
     def med(rounds, key, field=None):
         return statistics.median(x[key] if field is None else x[key][field] for x in rounds)

@@ -17,12 +17,16 @@ namespace {
 
 using dnnl::memory;
 
-// Score buffer budget per head group: big enough for oneDNN to parallelise
-// over heads, small enough to stay in cache between the passes.
-constexpr int64_t kGroupScoreBytes = int64_t{4} << 20;
+// Score buffer budget per step: the scores the matmul writes should still be
+// in the cores' L2 caches when the softmax pass reads them. A step is a group
+// of whole heads or, when one head's scores are larger, a block of its query
+// rows.
+constexpr int64_t kStepScoreBytes = int64_t{1} << 20;
 
-// Score passes over fewer elements than this run on the calling thread.
+// Score passes over fewer elements than this run on the calling thread, and
+// so do whole calls with fewer multiply-adds than kMinParallelWork.
 constexpr int64_t kMinParallelScores = 16384;
+constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 
 // A per-thread buffer that only grows; avoids allocating (and page-faulting)
 // the score buffers on every call.
@@ -109,97 +113,136 @@ absl::Status DenseDnnlAttention::Run(const AttentionSpec& spec,
   const size_t element = DTypeSize(dtype);
   const float scale = EffectiveScale(spec, head_dim);
   const AttentionMaskView mask(in.mask);
-
-  out->output = Tensor(DType::kFP32, {batch, heads, q_len, v_dim});
-  if (in.return_weights)
-    out->weights = Tensor(DType::kFP32, {batch, heads, q_len, k_len});
-
-  const int64_t head_scores = q_len * k_len;
-  const int64_t group = std::clamp<int64_t>(
-      kGroupScoreBytes / (head_scores * int64_t{sizeof(float)}), 1,
-      batch_heads);
-  float* scratch_scores = in.return_weights
-                              ? nullptr
-                              : ThreadScratch<float, 0>(group * head_scores);
-  BF16* probs_bf16 = dtype == DType::kBF16
-                         ? ThreadScratch<BF16, 0>(group * head_scores)
-                         : nullptr;
-
-  float* inverse_sums = ThreadScratch<float, 1>(group * q_len);
-
   const auto* q = static_cast<const char*>(in.query.raw_data());
   const auto* k = static_cast<const char*>(in.key.raw_data());
   const auto* v = static_cast<const char*>(in.value.raw_data());
-  for (int64_t g0 = 0; g0 < batch_heads; g0 += group) {
-    const int64_t n = std::min(group, batch_heads - g0);
-    float* scores = in.return_weights
-                        ? out->weights.data<float>() + g0 * head_scores
-                        : scratch_scores;
-    // S = Q K^T: K [n, k_len, head_dim] read as [n, head_dim, k_len].
-    BatchedMatmul("attention_qk", n, q_len, head_dim, k_len, type,
-                  {k_len * head_dim, 1, head_dim})
-        .Run(q + g0 * q_len * head_dim * element,
-             k + g0 * k_len * head_dim * element, scores);
 
-    // P = softmax(scale S + mask) over each row's visible keys. Without
-    // weights to return, P stays unnormalised (exp(l - max)) and the output
-    // rows are divided by the sums after P V instead: one pass fewer.
-    auto mask_and_softmax = [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const int64_t bh = g0 + row / q_len, i = row % q_len;
-        const int64_t b = bh / heads, h = bh % heads;
-        // Visible keys form a prefix: below key_lengths[b] and, if causal,
-        // at most the query's position p = i + k_len - q_len.
-        int64_t visible = in.key_lengths.empty() ? k_len : in.key_lengths[b];
-        if (spec.causal) {
-          visible = std::clamp<int64_t>(i + k_len - q_len + 1, 0, visible);
-        }
-        float* s = scores + row * k_len;
-        float exp_scale = scale, max;
-        if (mask.present() || scale < 0) {
-          max = ScaleAndAddBiasMax(s, visible, scale,
-                                   mask.present() ? mask.Row(b, h, i) : nullptr,
-                                   mask.key_stride());
-          exp_scale = 1.0f;
-        } else {
-          max = scale * RowMax(s, visible);
-        }
-        float inverse_sum = 0;
-        if (max == -std::numeric_limits<float>::infinity()) {
-          visible = 0;  // sees no key: all weights 0
-        } else {
-          inverse_sum = 1.0f / ExpAndSum(s, visible, exp_scale, max);
-        }
-        std::fill(s + visible, s + k_len, 0.0f);
-        if (in.return_weights) {
-          ScaleRow(s, visible, inverse_sum);
-          inverse_sum = 1.0f;
-        }
-        inverse_sums[row] = inverse_sum;
-        if (probs_bf16 != nullptr) {
-          ConvertToBF16(s, probs_bf16 + row * k_len, k_len);
-        }
-      }
-    };
-    // Waking the thread team costs more than a small pass.
-    if (n * head_scores < kMinParallelScores) {
-      mask_and_softmax(0, n * q_len);
+  out->output = Tensor(DType::kFP32, {batch, heads, q_len, v_dim});
+  if (in.return_weights) {
+    out->weights = Tensor(DType::kFP32, {batch, heads, q_len, k_len});
+  }
+
+  // Softmax of one row of scores s (query i of head bh) over its visible
+  // keys. Without weights to return, P stays unnormalised (exp(l - max)); the
+  // output row is divided by the sum after P V instead: one pass fewer.
+  // Returns what the output row must be multiplied by.
+  auto mask_and_softmax = [&](int64_t bh, int64_t i, float* s,
+                              BF16* s_bf16) -> float {
+    const int64_t b = bh / heads, h = bh % heads;
+    // Visible keys form a prefix: below key_lengths[b] and, if causal, at
+    // most the query's position p = i + k_len - q_len.
+    int64_t visible = in.key_lengths.empty() ? k_len : in.key_lengths[b];
+    if (spec.causal) {
+      visible = std::clamp<int64_t>(i + k_len - q_len + 1, 0, visible);
+    }
+    float exp_scale = scale, max;
+    if (mask.present() || scale < 0) {
+      max = ScaleAndAddBiasMax(s, visible, scale,
+                               mask.present() ? mask.Row(b, h, i) : nullptr,
+                               mask.key_stride());
+      exp_scale = 1.0f;
     } else {
-      ParallelFor(n * q_len, mask_and_softmax);
+      max = scale * RowMax(s, visible);
     }
+    if (max == -std::numeric_limits<float>::infinity()) {
+      visible = 0;  // sees no key: all weights 0
+    }
+    float inverse_sum = 0;
+    if (s_bf16 != nullptr && !in.return_weights) {
+      // P goes straight to BF16 for the P V matmul.
+      if (visible > 0) {
+        inverse_sum =
+            1.0f / ExpAndSumToBF16(s, visible, exp_scale, max, s_bf16);
+      }
+      std::fill(s_bf16 + visible, s_bf16 + k_len, BF16{0});
+      return inverse_sum;
+    }
+    if (visible > 0) inverse_sum = 1.0f / ExpAndSum(s, visible, exp_scale, max);
+    std::fill(s + visible, s + k_len, 0.0f);
+    if (in.return_weights) {
+      ScaleRow(s, visible, inverse_sum);
+      inverse_sum = 1.0f;
+    }
+    if (s_bf16 != nullptr) ConvertToBF16(s, s_bf16, k_len);
+    return inverse_sum;
+  };
 
-    // O = P V, then each row times its inverse sum.
-    const void* probs =
-        probs_bf16 != nullptr ? static_cast<const void*>(probs_bf16) : scores;
-    float* group_out = out->output.data<float>() + g0 * q_len * v_dim;
-    BatchedMatmul("attention_pv", n, q_len, k_len, v_dim, type,
-                  {k_len * v_dim, v_dim, 1})
-        .Run(probs, v + g0 * k_len * v_dim * element, group_out);
-    if (!in.return_weights) {
-      for (int64_t row = 0; row < n * q_len; ++row) {
-        ScaleRow(group_out + row * v_dim, v_dim, inverse_sums[row]);
+  // Attention for heads [bh_begin, bh_end) in steps of a group of whole heads
+  // or, when one head's scores are over the budget, a block of its query
+  // rows. `parallel_rows`: split each step's softmax rows over the thread
+  // team (oneDNN splits the matmuls itself); else all runs on this thread.
+  auto run_heads = [&](int64_t bh_begin, int64_t bh_end, bool parallel_rows) {
+    const int64_t row_bytes = k_len * int64_t{sizeof(float)};
+    const int64_t block_rows =
+        std::min(q_len, std::max<int64_t>(kStepScoreBytes / row_bytes, 16));
+    const int64_t group =
+        block_rows < q_len
+            ? 1
+            : std::clamp<int64_t>(kStepScoreBytes / (q_len * row_bytes), 1,
+                                  bh_end - bh_begin);
+    const int64_t step_scores = group * block_rows * k_len;
+    float* scratch_scores =
+        in.return_weights ? nullptr : ThreadScratch<float, 0>(step_scores);
+    BF16* probs_bf16 =
+        dtype == DType::kBF16 ? ThreadScratch<BF16, 0>(step_scores) : nullptr;
+    float* inverse_sums = ThreadScratch<float, 1>(group * block_rows);
+    // Step: heads [g0, g0 + n), query rows [r0, r0 + rows) of each (n == 1 or
+    // rows == q_len).
+    for (int64_t g0 = bh_begin, r0 = 0; g0 < bh_end;) {
+      const int64_t n = std::min(group, bh_end - g0);
+      const int64_t rows = std::min(block_rows, q_len - r0);
+      float* scores = in.return_weights ? out->weights.data<float>() +
+                                              (g0 * q_len + r0) * k_len
+                                        : scratch_scores;
+      // S = Q K^T: K [n, k_len, head_dim] read as [n, head_dim, k_len].
+      BatchedMatmul("attention_qk", n, rows, head_dim, k_len, type,
+                    {k_len * head_dim, 1, head_dim})
+          .Run(q + (g0 * q_len + r0) * head_dim * element,
+               k + g0 * k_len * head_dim * element, scores);
+      auto softmax_rows = [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+          inverse_sums[row] = mask_and_softmax(
+              g0 + row / rows, r0 + row % rows, scores + row * k_len,
+              probs_bf16 != nullptr ? probs_bf16 + row * k_len : nullptr);
+        }
+      };
+      // Waking the thread team costs more than a small pass.
+      if (parallel_rows && n * rows * k_len >= kMinParallelScores) {
+        ParallelFor(n * rows, softmax_rows);
+      } else {
+        softmax_rows(0, n * rows);
+      }
+      // O = P V, then each row times its inverse sum.
+      const void* probs =
+          probs_bf16 != nullptr ? static_cast<const void*>(probs_bf16) : scores;
+      float* step_out = out->output.data<float>() + (g0 * q_len + r0) * v_dim;
+      BatchedMatmul("attention_pv", n, rows, k_len, v_dim, type,
+                    {k_len * v_dim, v_dim, 1})
+          .Run(probs, v + g0 * k_len * v_dim * element, step_out);
+      if (!in.return_weights) {
+        for (int64_t row = 0; row < n * rows; ++row) {
+          ScaleRow(step_out + row * v_dim, v_dim, inverse_sums[row]);
+        }
+      }
+      r0 += rows;
+      if (r0 == q_len) {
+        r0 = 0;
+        g0 += n;
       }
     }
+  };
+
+  // With enough heads, each thread takes whole heads: one parallel region per
+  // call, every matmul runs single-threaded (nested in the region) on data in
+  // that core's cache. Few heads: oneDNN and the row passes split each step.
+  const int threads = ComputeThreads();
+  const int64_t work = batch_heads * q_len * k_len * (head_dim + v_dim);
+  if (threads > 1 && batch_heads >= 2 * threads && work >= kMinParallelWork) {
+    ParallelFor(batch_heads, [&](int64_t begin, int64_t end) {
+      run_heads(begin, end, false);
+    });
+  } else {
+    run_heads(0, batch_heads, true);
   }
   return absl::OkStatus();
 }

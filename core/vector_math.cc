@@ -9,6 +9,7 @@
 #pragma GCC diagnostic pop
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -204,6 +205,24 @@ ConvertToBF16Avx512Bf16(const float* src, BF16* dst, int64_t n) {
   }
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16"))) float
+ExpAndSumToBF16Avx512Bf16(const float* x, int64_t n, float scale, float shift,
+                          BF16* dst) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 minus_shift = _mm512_set1_ps(-shift);
+  __m512 vsum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 m = TailMask(std::min<int64_t>(16, n - j));
+    const __m512 e =
+        Exp(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + j), s, minus_shift));
+    vsum = _mm512_mask_add_ps(vsum, m, vsum, e);
+    const __m256bh packed = _mm512_cvtneps_pbh(e);
+    _mm256_mask_storeu_epi16(dst + j, m,
+                             reinterpret_cast<const __m256i&>(packed));
+  }
+  return ReduceAdd(vsum);
+}
+
 bool CpuHasAvx512() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") &&
@@ -222,11 +241,17 @@ bool CpuHasAvx512Bf16() {
   return CpuHasAvx512() && (eax & (1u << 5)) != 0;
 }
 
+std::atomic<bool> force_portable{false};
+
 }  // namespace
 
 bool UseAvx512() {
-  static const bool use = CpuHasAvx512();
-  return use;
+  static const bool cpu_has_avx512 = CpuHasAvx512();
+  return cpu_has_avx512 && !force_portable.load(std::memory_order_relaxed);
+}
+
+void ForcePortableVectorMathForTesting(bool portable) {
+  force_portable = portable;
 }
 
 void ScaledDotColumns(const float* q, int64_t head_dim, const float* keys_t,
@@ -283,6 +308,21 @@ float ExpAndSum(float* x, int64_t n, float scale, float shift) {
   return sum;
 }
 
+float ExpAndSumToBF16(const float* x, int64_t n, float scale, float shift,
+                      BF16* dst) {
+  static const bool cpu_has_avx512_bf16 = CpuHasAvx512Bf16();
+  if (cpu_has_avx512_bf16 && UseAvx512()) {
+    return ExpAndSumToBF16Avx512Bf16(x, n, scale, shift, dst);
+  }
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const float e = std::exp(x[j] * scale - shift);
+    sum += e;
+    dst[j] = FloatToBF16(e);
+  }
+  return sum;
+}
+
 void ScaleRow(float* x, int64_t n, float factor) {
   if (UseAvx512()) return ScaleRowAvx512(x, n, factor);
   for (int64_t j = 0; j < n; ++j) x[j] *= factor;
@@ -299,8 +339,9 @@ bool SoftmaxInPlace(float* x, int64_t n) {
 }
 
 void ConvertToBF16(const float* src, BF16* dst, int64_t n) {
-  static const bool native = CpuHasAvx512Bf16();
-  if (native) return ConvertToBF16Avx512Bf16(src, dst, n);
+  static const bool cpu_has_avx512_bf16 = CpuHasAvx512Bf16();
+  if (cpu_has_avx512_bf16 && UseAvx512())
+    return ConvertToBF16Avx512Bf16(src, dst, n);
   FloatToBF16(src, dst, n);
 }
 

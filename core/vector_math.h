@@ -12,6 +12,8 @@ namespace attnserve::core {
 
 // True when the AVX-512 versions run.
 bool UseAvx512();
+// Tests: run the portable versions even on an AVX-512 CPU (or stop doing so).
+void ForcePortableVectorMathForTesting(bool portable);
 
 // out[c] = scale * sum_d q[d] * keys_t[d * ld + c], for c in [0, n).
 //   q: [head_dim]   keys_t: [head_dim, ld] (keys transposed)   out: [n]
@@ -42,6 +44,12 @@ float ScaleAndAddBiasMax(float* x, int64_t n, float scale, const float* bias,
 // x[j] = exp(x[j] * scale - shift), -inf entries give 0; returns the sum.
 //   x: [n]
 float ExpAndSum(float* x, int64_t n, float scale, float shift);
+
+// dst[j] = bf16(exp(x[j] * scale - shift)), -inf entries give 0; returns the
+// sum of the (unrounded) exponentials. x is left as it was.
+//   x: [n]   dst: [n]
+float ExpAndSumToBF16(const float* x, int64_t n, float scale, float shift,
+                      BF16* dst);
 
 // x[j] *= factor.
 //   x: [n]

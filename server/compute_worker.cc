@@ -16,11 +16,11 @@ struct ComputeWorker::Task {
   std::function<absl::Status()> work;
   absl::Time deadline;
   absl::Time enqueued;
-  absl::Mutex mu;
-  absl::CondVar finished;
-  bool abandoned ABSL_GUARDED_BY(mu) = false;  // the caller stopped waiting
-  bool done ABSL_GUARDED_BY(mu) = false;
-  absl::Status status ABSL_GUARDED_BY(mu);
+  std::mutex mu;
+  std::condition_variable finished;
+  bool abandoned = false;  // the caller stopped waiting; guarded by mu
+  bool done = false;       // guarded by mu
+  absl::Status status;     // guarded by mu
 };
 
 ComputeWorker::ComputeWorker(const Options& options, Metrics* metrics)
@@ -31,16 +31,17 @@ ComputeWorker::ComputeWorker(const Options& options, Metrics* metrics)
 
 ComputeWorker::~ComputeWorker() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  queue_changed_.notify_all();
   thread_.join();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const std::shared_ptr<Task>& task : queue_) {
-    absl::MutexLock task_lock(&task->mu);
+    std::lock_guard<std::mutex> task_lock(task->mu);
     task->status = absl::UnavailableError("the server is shutting down");
     task->done = true;
-    task->finished.Signal();
+    task->finished.notify_all();
   }
   queue_.clear();
 }
@@ -53,7 +54,7 @@ absl::Status ComputeWorker::Run(std::function<absl::Status()> work,
   task->deadline = deadline;
   task->enqueued = absl::Now();
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("the server is shutting down");
     if (queue_.size() >= options_.max_queue_size) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -65,9 +66,10 @@ absl::Status ComputeWorker::Run(std::function<absl::Status()> work,
     if (metrics_ != nullptr)
       metrics_->QueueDepth(options_.model).Set(queue_.size());
   }
+  queue_changed_.notify_one();
   // The sync gRPC API has no cancellation callback: poll while waiting.
   constexpr absl::Duration kPollInterval = absl::Milliseconds(5);
-  absl::MutexLock lock(&task->mu);
+  std::unique_lock<std::mutex> lock(task->mu);
   while (!task->done) {
     const absl::Time now = absl::Now();
     if (now >= deadline) {
@@ -79,8 +81,8 @@ absl::Status ComputeWorker::Run(std::function<absl::Status()> work,
       task->abandoned = true;
       return absl::CancelledError("the client cancelled the call");
     }
-    task->finished.WaitWithDeadline(&task->mu,
-                                    std::min(deadline, now + kPollInterval));
+    task->finished.wait_until(
+        lock, absl::ToChronoTime(std::min(deadline, now + kPollInterval)));
   }
   return task->status;
 }
@@ -90,12 +92,9 @@ void ComputeWorker::Loop() {
   while (true) {
     std::shared_ptr<Task> task;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](ComputeWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-            return w->stopping_ || !w->queue_.empty();
-          },
-          this));
+      std::unique_lock<std::mutex> lock(mu_);
+      queue_changed_.wait(lock,
+                          [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       task = std::move(queue_.front());
       queue_.pop_front();
@@ -103,13 +102,13 @@ void ComputeWorker::Loop() {
         metrics_->QueueDepth(options_.model).Set(queue_.size());
     }
     {
-      absl::MutexLock lock(&task->mu);
+      std::lock_guard<std::mutex> lock(task->mu);
       // Work whose caller has gone or whose deadline has passed is dropped.
       if (task->abandoned || absl::Now() >= task->deadline) {
         task->status = absl::DeadlineExceededError(
             "the deadline passed before compute started");
         task->done = true;
-        task->finished.Signal();
+        task->finished.notify_all();
         continue;
       }
     }
@@ -129,10 +128,10 @@ void ComputeWorker::Loop() {
       metrics_->ComputeDuration(options_.model)
           .Observe(absl::ToDoubleSeconds(absl::Now() - start));
     }
-    absl::MutexLock lock(&task->mu);
+    std::lock_guard<std::mutex> lock(task->mu);
     task->status = std::move(status);
     task->done = true;
-    task->finished.Signal();
+    task->finished.notify_all();
   }
 }
 

@@ -1,16 +1,17 @@
 #ifndef ATTNSERVE_SERVER_COMPUTE_WORKER_H_
 #define ATTNSERVE_SERVER_COMPUTE_WORKER_H_
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/metrics.h"
 
@@ -50,9 +51,11 @@ class ComputeWorker {
 
   const Options options_;
   Metrics* const metrics_;
-  absl::Mutex mu_;
-  std::deque<std::shared_ptr<Task>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // std::mutex rather than absl::Mutex: ThreadSanitizer understands it.
+  std::mutex mu_;
+  std::condition_variable queue_changed_;
+  std::deque<std::shared_ptr<Task>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
   std::thread thread_;
 };
 

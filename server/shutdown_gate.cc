@@ -4,27 +4,33 @@ namespace attnserve::server {
 
 ShutdownGate::Entry::~Entry() {
   if (gate_ == nullptr) return;
-  absl::MutexLock lock(&gate_->mu_);
-  --gate_->inside_;
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu_);
+    --gate_->inside_;
+  }
+  gate_->left_.notify_all();
 }
 
 ShutdownGate::Entry ShutdownGate::Enter() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return Entry(nullptr);
   ++inside_;
   return Entry(this);
 }
 
 void ShutdownGate::Close() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
 }
 
 bool ShutdownGate::WaitUntilEmpty(absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
-  auto empty = [this]()
-                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return inside_ == 0; };
-  return mu_.AwaitWithDeadline(absl::Condition(&empty), deadline);
+  std::unique_lock<std::mutex> lock(mu_);
+  auto empty = [this] { return inside_ == 0; };
+  if (deadline == absl::InfiniteFuture()) {
+    left_.wait(lock, empty);
+    return true;
+  }
+  return left_.wait_until(lock, absl::ToChronoTime(deadline), empty);
 }
 
 }  // namespace attnserve::server

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/attention.h"
+#include "core/vector_math.h"
 #include "gtest/gtest.h"
 #include "tests/core/attention_test_util.h"
 
@@ -136,10 +137,12 @@ RandomCase MakeCase(std::mt19937_64& rng) {
   return c;
 }
 
-TEST(AttentionDifferentialTest, FastImplementationsMatchTheReference) {
-  std::mt19937_64 rng(20261127);
-  std::map<std::string, int> runs;
-  for (int n = 0; n < kCases; ++n) {
+// Runs `cases` random cases through every fast implementation and the
+// reference; counts in `runs` how often each implementation ran.
+void CompareWithReference(uint64_t seed, int cases,
+                          std::map<std::string, int>* runs) {
+  std::mt19937_64 rng(seed);
+  for (int n = 0; n < cases; ++n) {
     const RandomCase c = MakeCase(rng);
     SCOPED_TRACE(absl::StrCat("case ", n, ": ", c.description));
     ASSERT_TRUE(ValidateAttention(c.spec, c.in).ok())
@@ -157,7 +160,7 @@ TEST(AttentionDifferentialTest, FastImplementationsMatchTheReference) {
       SCOPED_TRACE(std::string(impl->name()));
       AttentionOutputs out;
       ASSERT_TRUE(RunAttention(*impl, c.spec, c.in, &out).ok());
-      ++runs[std::string(impl->name())];
+      ++(*runs)[std::string(impl->name())];
       ASSERT_EQ(out.output.shape(), expected.output.shape());
       ASSERT_LE(MaxExcess(out.output, expected.output, tol), tol) << "output";
       if (c.in.return_weights) {
@@ -167,10 +170,54 @@ TEST(AttentionDifferentialTest, FastImplementationsMatchTheReference) {
       }
     }
   }
+}
+
+TEST(AttentionDifferentialTest, FastImplementationsMatchTheReference) {
+  std::map<std::string, int> runs;
+  CompareWithReference(20261127, kCases, &runs);
   for (const AttentionImplementation* impl : AttentionImplementations()) {
     if (impl == &ReferenceAttentionImplementation()) continue;
     EXPECT_GE(runs[std::string(impl->name())], kCases / 5) << impl->name();
   }
+}
+
+// Shapes large enough that the oneDNN path splits a head's query rows into
+// blocks (more than 1 MiB of scores per head).
+TEST(AttentionDifferentialTest, LargeHeadsMatchTheReference) {
+  std::mt19937_64 rng(3);
+  for (int variant = 0; variant < 4; ++variant) {
+    SCOPED_TRACE(variant);
+    AttentionSpec spec;
+    spec.causal = variant % 2 == 1;
+    AttentionInputs in;
+    in.query = attention_test::RandomTensor({1, 2, 700, 16}, rng);
+    in.key = attention_test::RandomTensor({1, 2, 650, 16}, rng);
+    in.value = attention_test::RandomTensor({1, 2, 650, 8}, rng);
+    in.key_lengths = {600};
+    in.mask = attention_test::RandomTensor({700, 650}, rng);
+    in.mask.data<float>()[3 * 650 + 5] =
+        -std::numeric_limits<float>::infinity();
+    in.return_weights = variant >= 2;
+    in.compute_dtype = variant == 3 ? DType::kBF16 : DType::kFP32;
+    const double tol = variant == 3 ? 3e-2 : 1e-5;
+    AttentionOutputs expected, out;
+    ASSERT_TRUE(
+        RunAttention(ReferenceAttentionImplementation(), spec, in, &expected)
+            .ok());
+    ASSERT_TRUE(Attend(spec, in, &out).ok());
+    EXPECT_LE(MaxExcess(out.output, expected.output, tol), tol);
+    if (in.return_weights) {
+      EXPECT_LE(MaxExcess(out.weights, expected.weights, tol), tol);
+    }
+  }
+}
+
+// The same with the portable (non-AVX-512) row kernels.
+TEST(AttentionDifferentialTest, PortableKernelsMatchTheReference) {
+  ForcePortableVectorMathForTesting(true);
+  std::map<std::string, int> runs;
+  CompareWithReference(7, kCases / 5, &runs);
+  ForcePortableVectorMathForTesting(false);
 }
 
 }  // namespace

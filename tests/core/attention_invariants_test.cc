@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "core/attention.h"
 #include "gtest/gtest.h"
@@ -257,6 +258,48 @@ TEST(AttentionInvariantsTest, BatchItemsDoNotInfluenceEachOther) {
           EXPECT_LE(MaxExcess(slice(out.output), alone.output, 1e-6), 1e-6);
         });
   }
+}
+
+// Calls from several threads at once (as a server's workers make them) give
+// what one call alone gives: per-thread scratch and oneDNN streams.
+TEST(AttentionInvariantsTest, ConcurrentCallsGiveTheSameResults) {
+  std::mt19937_64 rng(8);
+  std::vector<AttentionSpec> specs(4);
+  specs[1].scope = Scope::kLocal;
+  specs[1].window_left = 5;
+  specs[2].weighting = Weighting::kHard;
+  specs[2].top_k = 3;
+  specs[2].sample = true;
+  specs[3].causal = true;
+  std::vector<AttentionInputs> inputs;
+  std::vector<AttentionOutputs> expected;
+  for (size_t n = 0; n < specs.size(); ++n) {
+    AttentionInputs in = MakeInputs(
+        RandomTensor({2, 4, 70 + 9 * int64_t(n), 32}, rng),
+        RandomTensor({2, 4, 90, 32}, rng), RandomTensor({2, 4, 90, 16}, rng));
+    in.return_weights = n % 2 == 0;
+    in.compute_dtype = n == 3 ? DType::kBF16 : DType::kFP32;
+    inputs.push_back(in);
+    expected.push_back(AttendOrDie(specs[n], in));
+  }
+  std::vector<double> worst(8, 0.0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int iteration = 0; iteration < 10; ++iteration) {
+        const size_t n = (t + iteration) % specs.size();
+        AttentionOutputs out;
+        if (!Attend(specs[n], inputs[n], &out).ok()) {
+          worst[t] = INFINITY;
+          return;
+        }
+        worst[t] =
+            std::max(worst[t], MaxExcess(out.output, expected[n].output, 0));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < 8; ++t) EXPECT_LE(worst[t], 1e-6) << "thread " << t;
 }
 
 // Sampled HARD: each row keeps exactly min(top_k, visible) keys, and the same

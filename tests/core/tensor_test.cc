@@ -32,8 +32,9 @@ TEST(TensorTest, NumElementsRejectsOverflowAndNegative) {
   auto neg = Tensor::NumElements({2, -1}, "query.shape", 1000);
   EXPECT_EQ(neg.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(neg.status().message().find("query.shape[1]"), std::string::npos);
-  auto big = Tensor::NumElements({int64_t{1} << 40, int64_t{1} << 40}, "key.shape",
-                                 std::numeric_limits<int64_t>::max());
+  auto big =
+      Tensor::NumElements({int64_t{1} << 40, int64_t{1} << 40}, "key.shape",
+                          std::numeric_limits<int64_t>::max());
   EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -42,7 +43,8 @@ TEST(TensorTest, ConvertsBetweenDtypes) {
   Tensor b = t.To(DType::kBF16);
   EXPECT_EQ(b.dtype(), DType::kBF16);
   Tensor back = b.To(DType::kFP32);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(back.data<float>()[i], t.data<float>()[i]);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(back.data<float>()[i], t.data<float>()[i]);
   Tensor view = t.Reshape({4});
   EXPECT_EQ(view.data<float>(), t.data<float>());
   EXPECT_EQ(view.rank(), 1);

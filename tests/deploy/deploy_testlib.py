@@ -29,11 +29,21 @@ def binary(name):
     return os.path.join(BIN_DIR, name)
 
 
+# Where each tool the deploy tests run comes from.
+TOOL_SOURCES = {
+    "kubectl": "the machine image (Debian 12's kubernetes-client is too old for kustomize "
+               "components)",
+    "yamllint": "deploy/install-deps.sh (Debian package yamllint)",
+    "promtool": "deploy/install-deps.sh (Debian package prometheus)",
+    "prometheus": "deploy/install-deps.sh (Debian package prometheus)",
+}
+
+
 def require_tool(name):
     """Absolute path of a command on PATH; fails (never skips) when it is absent."""
     path = shutil.which(name)
     if path is None:
-        raise AssertionError(f"{name} is not on PATH (deploy/install-deps.sh installs it)")
+        raise AssertionError(f"{name} is not on PATH; it comes from {TOOL_SOURCES[name]}")
     return path
 
 

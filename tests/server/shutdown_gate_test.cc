@@ -3,6 +3,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace attnserve::server {

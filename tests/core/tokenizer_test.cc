@@ -395,7 +395,7 @@ TEST(WordPieceTokenizerTest, CleansControlCharactersAndWhitespace) {
   const std::string text(
       "a\0b\x01x\xEF\xBF\xBD\xE2\x80\x8B"
       "x\tthe\xC2\xA0the\xE3\x80\x80the",
-      30);
+      27);
   EXPECT_THAT(Pieces(tokenizer, text),
               ElementsAre("a", "##b", "##x", "##x", "the", "the", "the"));
   // U+FFFD at 5..8 and U+200B at 8..11 are dropped; the second x is 11..12.

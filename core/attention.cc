@@ -127,7 +127,9 @@ absl::Status CheckMaskShape(const Tensor& mask,
   return absl::OkStatus();
 }
 
-absl::Status CheckSpec(const AttentionSpec& spec, int64_t k_len) {
+}  // namespace
+
+absl::Status ValidateAttentionSpec(const AttentionSpec& spec, int64_t k_len) {
   using Scope = AttentionSpec::Scope;
   if (spec.weighting == AttentionSpec::Weighting::kHard) {
     if (spec.top_k < 1) {
@@ -188,8 +190,6 @@ absl::Status CheckSpec(const AttentionSpec& spec, int64_t k_len) {
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 float EffectiveScale(const AttentionSpec& spec, int64_t head_dim) {
   return spec.scale != 0 ? spec.scale
@@ -267,7 +267,7 @@ absl::Status ValidateAttention(const AttentionSpec& spec,
                        ", expected <= ", k_len, " (key.shape[2])"));
     }
   }
-  if (absl::Status s = CheckSpec(spec, k_len); !s.ok()) return s;
+  if (absl::Status s = ValidateAttentionSpec(spec, k_len); !s.ok()) return s;
   if (absl::Status s = CheckValues(in.query, "query", false); !s.ok()) return s;
   if (absl::Status s = CheckValues(in.key, "key", false); !s.ok()) return s;
   if (absl::Status s = CheckValues(in.value, "value", false); !s.ok()) return s;

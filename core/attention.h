@@ -58,6 +58,10 @@ struct AttentionOutputs {
 
 // Checks spec and shapes; the message names the offending field
 // (`spec.top_k`, `query.shape[3]`, `key_lengths[2]`, `mask.shape`).
+// The spec alone, for `k_len` keys (top_k, windows, global_positions, sigma,
+// scale); ValidateAttention runs it too.
+absl::Status ValidateAttentionSpec(const AttentionSpec& spec, int64_t k_len);
+
 absl::Status ValidateAttention(const AttentionSpec& spec,
                                const AttentionInputs& in);
 

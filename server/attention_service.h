@@ -1,39 +1,38 @@
 #ifndef ATTNSERVE_SERVER_ATTENTION_SERVICE_H_
 #define ATTNSERVE_SERVER_ATTENTION_SERVICE_H_
 
-#include "absl/status/status.h"
 #include "attnserve/v1/attnserve.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "server/compute_worker.h"
+#include "server/model_registry.h"
 #include "server/proto_convert.h"
+#include "server/scheduler.h"
 #include "server/shutdown_gate.h"
 
 namespace attnserve::server {
 
-// attnserve.v1.AttentionService: converts and validates on the gRPC thread,
-// computes on the compute worker, converts the result back. Calls pass
-// `gate`: once it is closed they are answered UNAVAILABLE.
-class AttentionServiceImpl final : public v1::AttentionService::Service {
+// attnserve.v1.AttentionService on gRPC's callback API: converts and
+// validates on the gRPC thread, queues the call on the attention scheduler
+// (calls of equal shape and spec are computed together), replies from the
+// compute worker when it is done.
+class AttentionServiceImpl final : public v1::AttentionService::CallbackService {
  public:
-  // `worker` and `gate` must outlive the service.
-  AttentionServiceImpl(ComputeWorker* worker, ShutdownGate* gate,
+  // Everything must outlive the service. `registry` serves MultiHeadAttend.
+  AttentionServiceImpl(Scheduler* scheduler, const ModelRegistry* registry, ShutdownGate* gate,
                        const ConversionLimits& limits);
 
-  grpc::Status Attend(grpc::ServerContext* context,
-                      const v1::AttendRequest* request,
-                      v1::AttendResponse* response) override;
-  grpc::Status MultiHeadAttend(grpc::ServerContext* context,
-                               const v1::MultiHeadAttendRequest* request,
-                               v1::MultiHeadAttendResponse* response) override;
+  grpc::ServerUnaryReactor* Attend(grpc::CallbackServerContext* context,
+                                   const v1::AttendRequest* request,
+                                   v1::AttendResponse* response) override;
+  grpc::ServerUnaryReactor* MultiHeadAttend(grpc::CallbackServerContext* context,
+                                            const v1::MultiHeadAttendRequest* request,
+                                            v1::MultiHeadAttendResponse* response) override;
 
  private:
-  ComputeWorker* const worker_;
+  Scheduler* const scheduler_;
+  const ModelRegistry* const registry_;
   ShutdownGate* const gate_;
   const ConversionLimits limits_;
 };
-
-// The same code and message as a gRPC status.
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace attnserve::server
 

@@ -1,40 +1,205 @@
 #include "server/encoder_service.h"
 
+#include <memory>
 #include <string>
+
+#include "absl/strings/str_cat.h"
+#include "server/call_reactor.h"
+#include "server/encode_request.h"
+#include "server/encode_work.h"
 
 namespace attnserve::server {
 namespace {
 
-grpc::Status NotImplemented(const std::string& method) {
-  return grpc::Status(
-      grpc::StatusCode::UNIMPLEMENTED,
-      method + " needs a loaded model; model loading is not implemented yet");
+v1::Pooling PoolingToProto(core::Pooling pooling) {
+  switch (pooling) {
+    case core::Pooling::kCls:
+      return v1::CLS;
+    case core::Pooling::kMean:
+      return v1::MEAN;
+    case core::Pooling::kMax:
+      return v1::MAX;
+  }
+  return v1::POOLING_UNSPECIFIED;
 }
+
+// An Encode request ready to queue: the work and the response shaping. `done`
+// runs with the outcome (the response is filled when it is OK).
+absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
+    const v1::EncodeRequest& request, std::shared_ptr<const ServedModel> model,
+    absl::Time deadline, v1::EncodeResponse* response,
+    std::function<void(const absl::Status&)> done) {
+  absl::StatusOr<PreparedEncode> prepared = PrepareEncode(request, *model);
+  if (!prepared.ok()) return prepared.status();
+  auto work = std::make_shared<EncodeWork>(std::move(prepared->token_ids),
+                                           prepared->options, deadline);
+  auto shaping = std::make_shared<const PreparedEncode>(*std::move(prepared));
+  work->set_done([work, shaping, model, response,
+                  done = std::move(done)](const absl::Status& status) {
+    if (status.ok()) FillEncodeResponse(*shaping, *work, *model, response);
+    done(status);
+  });
+  return work;
+}
+
+class EncodeStreamReactor
+    : public grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse> {
+ public:
+  EncodeStreamReactor(grpc::CallbackServerContext* context,
+                      const ModelRegistry* registry, ShutdownGate* gate)
+      : context_(context), registry_(registry), entry_(gate->Enter()) {
+    if (!entry_.open()) {
+      Finish(ToGrpcStatus(ShuttingDownError()));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client finished writing (or went away)
+      Finish(grpc::Status::OK);
+      return;
+    }
+    std::shared_ptr<const ServedModel> model =
+        registry_->FindShared(request_.model());
+    if (model == nullptr) {
+      Finish(ToGrpcStatus(registry_->NotFoundError(request_.model())));
+      return;
+    }
+    response_.Clear();
+    Scheduler* scheduler = model->scheduler;
+    absl::StatusOr<std::shared_ptr<EncodeWork>> work =
+        MakeEncodeWork(request_, std::move(model), CallDeadline(*context_),
+                       &response_, [this](const absl::Status& status) {
+                         if (status.ok()) {
+                           StartWrite(&response_);
+                         } else {
+                           Finish(ToGrpcStatus(status));
+                         }
+                       });
+    if (!work.ok()) {
+      Finish(ToGrpcStatus(work.status()));
+      return;
+    }
+    submission_.Submit(scheduler, *std::move(work));
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                          "the client stopped reading"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnCancel() override { submission_.Cancel(); }
+
+  void OnDone() override { delete this; }
+
+ private:
+  grpc::CallbackServerContext* const context_;
+  const ModelRegistry* const registry_;
+  const ShutdownGate::Entry entry_;
+  v1::EncodeRequest request_;
+  v1::EncodeResponse response_;
+  CancellableSubmission submission_;  // the latest request's work
+};
 
 }  // namespace
 
-grpc::Status EncoderServiceImpl::Encode(grpc::ServerContext*,
-                                        const v1::EncodeRequest*,
-                                        v1::EncodeResponse*) {
-  return NotImplemented("Encode");
+EncoderServiceImpl::EncoderServiceImpl(const ModelRegistry* registry,
+                                       ShutdownGate* gate)
+    : registry_(registry), gate_(gate) {}
+
+grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(
+    grpc::CallbackServerContext* context, const v1::EncodeRequest* request,
+    v1::EncodeResponse* response) {
+  auto* reactor = new ScheduledCallReactor(gate_);
+  if (!reactor->admitted()) return reactor;
+  std::shared_ptr<const ServedModel> model =
+      registry_->FindShared(request->model());
+  if (model == nullptr) {
+    reactor->Finish(ToGrpcStatus(registry_->NotFoundError(request->model())));
+    return reactor;
+  }
+  Scheduler* scheduler = model->scheduler;
+  absl::StatusOr<std::shared_ptr<EncodeWork>> work =
+      MakeEncodeWork(*request, std::move(model), CallDeadline(*context),
+                     response, [reactor](const absl::Status& status) {
+                       reactor->Finish(ToGrpcStatus(status));
+                     });
+  if (!work.ok()) {
+    reactor->Finish(ToGrpcStatus(work.status()));
+    return reactor;
+  }
+  reactor->Submit(scheduler, *std::move(work));
+  return reactor;
 }
 
-grpc::Status EncoderServiceImpl::EncodeStream(
-    grpc::ServerContext*,
-    grpc::ServerReaderWriter<v1::EncodeResponse, v1::EncodeRequest>*) {
-  return NotImplemented("EncodeStream");
+grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse>*
+EncoderServiceImpl::EncodeStream(grpc::CallbackServerContext* context) {
+  return new EncodeStreamReactor(context, registry_, gate_);
 }
 
-grpc::Status EncoderServiceImpl::Tokenize(grpc::ServerContext*,
-                                          const v1::TokenizeRequest*,
-                                          v1::TokenizeResponse*) {
-  return NotImplemented("Tokenize");
+grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
+    grpc::CallbackServerContext* context, const v1::TokenizeRequest* request,
+    v1::TokenizeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const ServedModel* model = registry_->Find(request->model());
+  if (model == nullptr) {
+    reactor->Finish(ToGrpcStatus(registry_->NotFoundError(request->model())));
+    return reactor;
+  }
+  if (request->texts_size() == 0) {
+    reactor->Finish(ToGrpcStatus(
+        absl::InvalidArgumentError("texts is empty, expected texts")));
+    return reactor;
+  }
+  core::TokenizeOptions options;
+  options.add_special_tokens = request->add_special_tokens();
+  for (int i = 0; i < request->texts_size(); ++i) {
+    absl::StatusOr<core::Tokenization> tokens =
+        model->tokenizer->Tokenize(request->texts(i), options);
+    if (!tokens.ok()) {
+      reactor->Finish(ToGrpcStatus(absl::Status(
+          tokens.status().code(),
+          absl::StrCat("texts[", i, "]: ", tokens.status().message()))));
+      return reactor;
+    }
+    v1::Tokenization* out = response->add_results();
+    for (const core::Token& token : tokens->tokens) {
+      v1::Token* t = out->add_tokens();
+      t->set_id(token.id);
+      t->set_text(token.text);
+      t->set_start(token.start);
+      t->set_end(token.end);
+      t->set_special(token.special);
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
-grpc::Status EncoderServiceImpl::ListModels(grpc::ServerContext*,
-                                            const v1::ListModelsRequest*,
-                                            v1::ListModelsResponse*) {
-  return NotImplemented("ListModels");
+grpc::ServerUnaryReactor* EncoderServiceImpl::ListModels(
+    grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
+    v1::ListModelsResponse* response) {
+  for (const auto& served : registry_->models()) {
+    const core::BertConfig& config = served->model->config;
+    v1::ModelInfo* info = response->add_models();
+    info->set_name(served->name);
+    info->set_architecture(served->architecture);
+    info->set_hidden_size(static_cast<uint32_t>(config.hidden_size));
+    info->set_num_layers(static_cast<uint32_t>(config.num_layers));
+    info->set_num_heads(static_cast<uint32_t>(config.num_heads));
+    info->set_max_length(static_cast<uint32_t>(served->max_length));
+    info->set_vocab_size(static_cast<uint32_t>(config.vocab_size));
+    info->set_default_pooling(PoolingToProto(served->model->default_pooling));
+  }
+  response->set_default_model(registry_->default_name());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace attnserve::server

@@ -3,26 +3,39 @@
 
 #include "attnserve/v1/attnserve.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/model_registry.h"
+#include "server/shutdown_gate.h"
 
 namespace attnserve::server {
 
-// attnserve.v1.EncoderService. Model loading is not implemented yet, so every
-// RPC answers UNIMPLEMENTED with a message saying so.
-class EncoderServiceImpl final : public v1::EncoderService::Service {
+// attnserve.v1.EncoderService on gRPC's callback API. Encode and
+// EncodeStream validate and tokenize on the gRPC thread and queue the
+// sequences on the model's batching scheduler; Tokenize and ListModels answer
+// inline.
+class EncoderServiceImpl final : public v1::EncoderService::CallbackService {
  public:
-  grpc::Status Encode(grpc::ServerContext* context,
-                      const v1::EncodeRequest* request,
-                      v1::EncodeResponse* response) override;
-  grpc::Status EncodeStream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::EncodeResponse, v1::EncodeRequest>* stream)
-      override;
-  grpc::Status Tokenize(grpc::ServerContext* context,
-                        const v1::TokenizeRequest* request,
-                        v1::TokenizeResponse* response) override;
-  grpc::Status ListModels(grpc::ServerContext* context,
-                          const v1::ListModelsRequest* request,
-                          v1::ListModelsResponse* response) override;
+  // Both must outlive the service; every model has its scheduler set.
+  EncoderServiceImpl(const ModelRegistry* registry, ShutdownGate* gate);
+
+  grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* context,
+                                   const v1::EncodeRequest* request,
+                                   v1::EncodeResponse* response) override;
+  // One response per request, in order. The next request is read only after
+  // the previous response was written, so a slow reader holds at most one
+  // request and one response in the server. An invalid request ends the
+  // stream with its error status.
+  grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse>* EncodeStream(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,
+                                     const v1::TokenizeRequest* request,
+                                     v1::TokenizeResponse* response) override;
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
+                                       const v1::ListModelsRequest* request,
+                                       v1::ListModelsResponse* response) override;
+
+ private:
+  const ModelRegistry* const registry_;
+  ShutdownGate* const gate_;
 };
 
 }  // namespace attnserve::server

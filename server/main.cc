@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -25,11 +26,16 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/dnnl_context.h"
+#include "core/parallel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/attention_service.h"
-#include "server/compute_worker.h"
+#include "server/model_registry.h"
+#include "server/scheduler.h"
+#include "server/scheduler_metrics.h"
+#include "server/attention_work.h"
+#include "server/encode_work.h"
 #include "server/encoder_service.h"
 #include "server/metrics.h"
 #include "server/proto_convert.h"
@@ -191,18 +197,13 @@ absl::Status CheckFlags() {
         "be >= 0");
   }
   for (const std::string& model : absl::GetFlag(FLAGS_model)) {
-    if (model != "demo" &&
-        (model.find('=') == std::string::npos || model.front() == '=')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--model ", model, ": expected NAME=DIR or demo"));
+    if (absl::StatusOr<ModelSpec> spec = ParseModelSpec(model); !spec.ok()) {
+      return spec.status();
     }
   }
   return absl::OkStatus();
 }
 
-// gRPC threads beyond the queue's: the running call, pollers, health checks,
-// reflection and calls being refused.
-constexpr int kSpareServerThreads = 16;
 // After calls in flight have finished: how long other calls (health Watch
 // streams, reflection) get before they are cancelled.
 constexpr std::chrono::milliseconds kShutdownTail(200);
@@ -211,13 +212,6 @@ int Serve() {
   if (absl::Status flags = CheckFlags(); !flags.ok()) {
     Log("%s", std::string(flags.message()).c_str());
     return 2;
-  }
-  const std::vector<std::string> models = absl::GetFlag(FLAGS_model);
-  if (!models.empty()) {
-    Log("--model %s accepted; models are not supported yet (EncoderService and "
-        "MultiHeadAttend "
-        "answer UNIMPLEMENTED)",
-        absl::StrJoin(models, ",").c_str());
   }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ServerCredentials();
@@ -238,21 +232,92 @@ int Serve() {
         BoundAddress(metrics_address, *port).c_str());
   }
 
-  ComputeWorker::Options worker_options;
-  worker_options.model = "attention";
-  worker_options.compute_threads =
+  const int compute_threads =
       absl::GetFlag(FLAGS_compute_threads) > 0
           ? absl::GetFlag(FLAGS_compute_threads)
           : std::max(1u, std::thread::hardware_concurrency());
-  worker_options.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
-  ComputeWorker worker(worker_options, &metrics);
+
+  // Models load before the port opens: a bad directory fails the start.
+  std::vector<std::shared_ptr<ServedModel>> loaded;
+  for (const std::string& flag : absl::GetFlag(FLAGS_model)) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::shared_ptr<ServedModel>> model =
+        LoadServedModel(*ParseModelSpec(flag));
+    if (!model.ok()) {
+      Log("%s", std::string(model.status().message()).c_str());
+      return 1;
+    }
+    const core::BertConfig& config = (*model)->model->config;
+    Log("model %s loaded in %.2f s: %s, %lld layers, hidden %lld, %lld heads, "
+        "max length %lld",
+        (*model)->name.c_str(), absl::ToDoubleSeconds(absl::Now() - start),
+        (*model)->architecture.c_str(),
+        static_cast<long long>(config.num_layers),
+        static_cast<long long>(config.hidden_size),
+        static_cast<long long>(config.num_heads),
+        static_cast<long long>((*model)->max_length));
+    metrics.SetModelInfo((*model)->name, (*model)->architecture);
+    loaded.push_back(*std::move(model));
+  }
+
+  // One batching scheduler per model plus one for Attend / MultiHeadAttend.
+  // Each has one compute worker owning `compute_threads` cores: workers of
+  // different queues take turns through the compute mutex, so the cores are
+  // never oversubscribed.
+  SchedulerOptions base;
+  base.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
+  base.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  base.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
+  base.max_queue_delay =
+      absl::Microseconds(absl::GetFlag(FLAGS_max_queue_delay_us));
+  base.worker_init = [compute_threads](int) {
+    core::SetComputeThreads(compute_threads);
+  };
+  std::mutex compute_mutex;
+  std::vector<std::unique_ptr<SchedulerMetrics>> observers;
+  auto make_scheduler = [&](const std::string& name, ComputeFn compute)
+      -> absl::StatusOr<std::unique_ptr<Scheduler>> {
+    SchedulerOptions options = base;
+    options.name = name;
+    observers.push_back(std::make_unique<SchedulerMetrics>(&metrics, name));
+    return Scheduler::Create(
+        options,
+        [&compute_mutex, compute = std::move(compute)](const Batch& batch) {
+          std::lock_guard<std::mutex> lock(compute_mutex);
+          return compute(batch);
+        },
+        observers.back().get());
+  };
+  std::vector<std::unique_ptr<Scheduler>> schedulers;
+  absl::StatusOr<std::unique_ptr<Scheduler>> attention_scheduler =
+      make_scheduler("attention", ComputeAttentionBatch);
+  if (!attention_scheduler.ok()) {
+    Log("%s", std::string(attention_scheduler.status().message()).c_str());
+    return 2;
+  }
+  for (const std::shared_ptr<ServedModel>& model : loaded) {
+    const core::BertModel* bert = model->model.get();
+    absl::StatusOr<std::unique_ptr<Scheduler>> scheduler =
+        make_scheduler(model->name, [bert](const Batch& batch) {
+          return ComputeEncodeBatch(*bert, batch);
+        });
+    if (!scheduler.ok()) {
+      Log("%s", std::string(scheduler.status().message()).c_str());
+      return 2;
+    }
+    model->scheduler = scheduler->get();
+    schedulers.push_back(*std::move(scheduler));
+  }
+  ModelRegistry registry(
+      std::vector<std::shared_ptr<const ServedModel>>(loaded.begin(), loaded.end()));
 
   const int64_t max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   ConversionLimits limits = LimitsForMaxMessageBytes(max_message_bytes);
   limits.max_attention_scores = absl::GetFlag(FLAGS_max_attention_scores);
   ShutdownGate gate;
-  AttentionServiceImpl attention_service(&worker, &gate, limits);
-  EncoderServiceImpl encoder_service;
+  AttentionServiceImpl attention_service(attention_scheduler->get(), &registry,
+                                         &gate, limits);
+  EncoderServiceImpl encoder_service(&registry, &gate);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -262,13 +327,6 @@ int Serve() {
   builder.AddListeningPort(address, *credentials, &port);
   // Without this, a second server on a taken port would silently share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Each call holds a thread (and its request) until it is answered: bound
-  // them so a flood of large requests cannot grow memory without limit. Calls
-  // beyond it are refused with RESOURCE_EXHAUSTED by gRPC itself.
-  grpc::ResourceQuota quota("attnserve");
-  quota.SetMaxThreads(absl::GetFlag(FLAGS_max_queue_size) +
-                      kSpareServerThreads);
-  builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(max_message_bytes));
   std::vector<
@@ -290,16 +348,14 @@ int Serve() {
   health->SetServingStatus(true);
   health->SetServingStatus(v1::AttentionService::service_full_name(), true);
   health->SetServingStatus(v1::EncoderService::service_full_name(), true);
-  Log("cpu isa %s, %d compute threads, max queue %d, max message %lld bytes",
-      core::DnnlContext::CpuIsaName().c_str(), worker_options.compute_threads,
-      absl::GetFlag(FLAGS_max_queue_size),
-      static_cast<long long>(max_message_bytes));
-  Log("batching flags accepted (max_batch_size %d, max_batch_tokens %d, "
-      "max_queue_delay_us %d); the batching scheduler is not wired in yet, "
-      "Attend requests run one at a time",
-      absl::GetFlag(FLAGS_max_batch_size),
+  Log("cpu isa %s, %d compute threads, max queue %d sequences, batches of "
+      "<= %d sequences and <= %d tokens, queue delay %d us, max message %lld "
+      "bytes",
+      core::DnnlContext::CpuIsaName().c_str(), compute_threads,
+      absl::GetFlag(FLAGS_max_queue_size), absl::GetFlag(FLAGS_max_batch_size),
       absl::GetFlag(FLAGS_max_batch_tokens),
-      absl::GetFlag(FLAGS_max_queue_delay_us));
+      absl::GetFlag(FLAGS_max_queue_delay_us),
+      static_cast<long long>(max_message_bytes));
   Log("listening on %s", BoundAddress(address, port).c_str());
 
   sigset_t signals;
@@ -314,8 +370,8 @@ int Serve() {
   // Drain: health says NOT_SERVING and new calls get UNAVAILABLE while the
   // server still answers; calls in flight finish. Then stop the server, which
   // also ends health Watch streams (they would otherwise hold it open).
+  gate.Close();  // first: once health says NOT_SERVING, calls are refused
   health->SetServingStatus(false);
-  gate.Close();
   const absl::Time grace_end =
       absl::Now() + absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   if (!gate.WaitUntilEmpty(grace_end)) {
@@ -324,6 +380,8 @@ int Serve() {
   }
   server->Shutdown(std::chrono::system_clock::now() + kShutdownTail);
   server->Wait();
+  for (auto& scheduler : schedulers) scheduler->Shutdown();
+  (*attention_scheduler)->Shutdown();
   Log("stopped");
   return 0;
 }

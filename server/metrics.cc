@@ -57,6 +57,20 @@ class RequestInterceptorFactory
   Metrics* const metrics_;
 };
 
+// Requests per batch: 1 .. 256.
+const prometheus::Histogram::BucketBoundaries& BatchSizeBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      1, 2, 4, 8, 16, 32, 64, 128, 256};
+  return *buckets;
+}
+
+// Tokens per batch: 16 .. 64Ki.
+const prometheus::Histogram::BucketBoundaries& BatchTokenBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      16, 64, 256, 1024, 4096, 16384, 65536};
+  return *buckets;
+}
+
 }  // namespace
 
 Metrics::Metrics()
@@ -81,8 +95,28 @@ Metrics::Metrics()
       compute_duration_(
           prometheus::BuildHistogram()
               .Name("attnserve_compute_duration_seconds")
-              .Help("compute time per submission on the compute worker")
-              .Register(*registry_)) {}
+              .Help("compute time per batch on a compute worker")
+              .Register(*registry_)),
+      batch_size_(prometheus::BuildHistogram()
+                      .Name("attnserve_batch_size")
+                      .Help("requests per computed batch")
+                      .Register(*registry_)),
+      batch_tokens_(prometheus::BuildHistogram()
+                        .Name("attnserve_batch_tokens")
+                        .Help("real tokens (Attend: cost units) per batch")
+                        .Register(*registry_)),
+      tokens_(prometheus::BuildCounter()
+                  .Name("attnserve_tokens_total")
+                  .Help("tokens computed")
+                  .Register(*registry_)),
+      shed_(prometheus::BuildCounter()
+                .Name("attnserve_shed_total")
+                .Help("sequences refused or dropped before compute, by reason")
+                .Register(*registry_)),
+      model_info_(prometheus::BuildGauge()
+                      .Name("attnserve_model_info")
+                      .Help("served models (value 1)")
+                      .Register(*registry_)) {}
 
 absl::StatusOr<int> Metrics::Serve(const std::string& address) {
   try {
@@ -119,6 +153,28 @@ prometheus::Histogram& Metrics::QueueDuration(const std::string& model) {
 
 prometheus::Histogram& Metrics::ComputeDuration(const std::string& model) {
   return compute_duration_.Add({{"model", model}}, LatencyBuckets());
+}
+
+prometheus::Histogram& Metrics::BatchSize(const std::string& model) {
+  return batch_size_.Add({{"model", model}}, BatchSizeBuckets());
+}
+
+prometheus::Histogram& Metrics::BatchTokens(const std::string& model) {
+  return batch_tokens_.Add({{"model", model}}, BatchTokenBuckets());
+}
+
+prometheus::Counter& Metrics::Tokens(const std::string& model) {
+  return tokens_.Add({{"model", model}});
+}
+
+prometheus::Counter& Metrics::Shed(const std::string& model,
+                                   const std::string& reason) {
+  return shed_.Add({{"model", model}, {"reason", reason}});
+}
+
+void Metrics::SetModelInfo(const std::string& model,
+                           const std::string& architecture) {
+  model_info_.Add({{"model", model}, {"architecture", architecture}}).Set(1);
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

@@ -34,6 +34,12 @@ class Metrics {
   prometheus::Gauge& QueueDepth(const std::string& model);
   prometheus::Histogram& QueueDuration(const std::string& model);
   prometheus::Histogram& ComputeDuration(const std::string& model);
+  prometheus::Histogram& BatchSize(const std::string& model);
+  prometheus::Histogram& BatchTokens(const std::string& model);
+  prometheus::Counter& Tokens(const std::string& model);
+  prometheus::Counter& Shed(const std::string& model, const std::string& reason);
+  // attnserve_model_info{model,architecture} = 1 for each served model.
+  void SetModelInfo(const std::string& model, const std::string& architecture);
 
   // Counts and times every call of a server built with it, whatever the
   // service, with its final status code.
@@ -47,6 +53,11 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Histogram>& queue_duration_;
   prometheus::Family<prometheus::Histogram>& compute_duration_;
+  prometheus::Family<prometheus::Histogram>& batch_size_;
+  prometheus::Family<prometheus::Histogram>& batch_tokens_;
+  prometheus::Family<prometheus::Counter>& tokens_;
+  prometheus::Family<prometheus::Counter>& shed_;
+  prometheus::Family<prometheus::Gauge>& model_info_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 

@@ -36,59 +36,6 @@ bool MultiplyWithin(int64_t a, int64_t b, int64_t limit, int64_t* product) {
 }
 
 // The request's output_dtype / compute_dtype.
-absl::StatusOr<core::DType> AttendDType(int dtype, absl::string_view field) {
-  switch (dtype) {
-    case v1::DTYPE_UNSPECIFIED:
-    case v1::FP32:
-      return core::DType::kFP32;
-    case v1::BF16:
-      return core::DType::kBF16;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, " is ", ProtoDTypeName(dtype), ", expected FP32 or BF16"));
-  }
-}
-
-absl::StatusOr<core::AttentionSpec> SpecFromProto(
-    const v1::AttentionSpec& proto) {
-  core::AttentionSpec spec;
-  switch (proto.weighting()) {
-    case v1::AttentionSpec::SOFT:
-      spec.weighting = core::AttentionSpec::Weighting::kSoft;
-      break;
-    case v1::AttentionSpec::HARD:
-      spec.weighting = core::AttentionSpec::Weighting::kHard;
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "spec.weighting is ", static_cast<int>(proto.weighting()),
-          ", expected SOFT or HARD"));
-  }
-  switch (proto.scope()) {
-    case v1::AttentionSpec::GLOBAL:
-      spec.scope = core::AttentionSpec::Scope::kGlobal;
-      break;
-    case v1::AttentionSpec::LOCAL:
-      spec.scope = core::AttentionSpec::Scope::kLocal;
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("spec.scope is ", static_cast<int>(proto.scope()),
-                       ", expected GLOBAL or LOCAL"));
-  }
-  spec.top_k = proto.top_k();
-  spec.sample = proto.sample();
-  spec.seed = proto.seed();
-  spec.window_left = proto.window_left();
-  spec.window_right = proto.window_right();
-  spec.global_positions.assign(proto.global_positions().begin(),
-                               proto.global_positions().end());
-  spec.gaussian_sigma = proto.gaussian_sigma();
-  spec.causal = proto.causal();
-  spec.scale = proto.scale();
-  return spec;
-}
-
 // [B, S, D] -> [B, 1, S, D]; rank-4 tensors are returned as they are.
 core::Tensor WithHeadAxis(const core::Tensor& t) {
   if (t.rank() == 4) return t;
@@ -151,6 +98,60 @@ absl::Status CheckSizeLimits(const core::AttentionInputs& in,
 }
 
 }  // namespace
+
+absl::StatusOr<core::DType> ComputeDTypeFromProto(int dtype, absl::string_view field) {
+  switch (dtype) {
+    case v1::DTYPE_UNSPECIFIED:
+    case v1::FP32:
+      return core::DType::kFP32;
+    case v1::BF16:
+      return core::DType::kBF16;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, " is ", ProtoDTypeName(dtype), ", expected FP32 or BF16"));
+  }
+}
+
+absl::StatusOr<core::AttentionSpec> SpecFromProto(
+    const v1::AttentionSpec& proto, absl::string_view field) {
+  core::AttentionSpec spec;
+  switch (proto.weighting()) {
+    case v1::AttentionSpec::SOFT:
+      spec.weighting = core::AttentionSpec::Weighting::kSoft;
+      break;
+    case v1::AttentionSpec::HARD:
+      spec.weighting = core::AttentionSpec::Weighting::kHard;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".weighting is ", static_cast<int>(proto.weighting()),
+          ", expected SOFT or HARD"));
+  }
+  switch (proto.scope()) {
+    case v1::AttentionSpec::GLOBAL:
+      spec.scope = core::AttentionSpec::Scope::kGlobal;
+      break;
+    case v1::AttentionSpec::LOCAL:
+      spec.scope = core::AttentionSpec::Scope::kLocal;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".scope is ", static_cast<int>(proto.scope()),
+                       ", expected GLOBAL or LOCAL"));
+  }
+  spec.top_k = proto.top_k();
+  spec.sample = proto.sample();
+  spec.seed = proto.seed();
+  spec.window_left = proto.window_left();
+  spec.window_right = proto.window_right();
+  spec.global_positions.assign(proto.global_positions().begin(),
+                               proto.global_positions().end());
+  spec.gaussian_sigma = proto.gaussian_sigma();
+  spec.causal = proto.causal();
+  spec.scale = proto.scale();
+  return spec;
+}
+
 
 ConversionLimits LimitsForMaxMessageBytes(int64_t max_message_bytes) {
   ConversionLimits limits;
@@ -270,15 +271,15 @@ absl::StatusOr<AttendCall> AttendCallFromProto(const v1::AttendRequest& request,
   }
   AttendCall call;
   call.single_head = rank == 3;
-  absl::StatusOr<core::AttentionSpec> spec = SpecFromProto(request.spec());
+  absl::StatusOr<core::AttentionSpec> spec = SpecFromProto(request.spec(), "spec");
   if (!spec.ok()) return spec.status();
   call.spec = *std::move(spec);
 
   absl::StatusOr<core::DType> output_dtype =
-      AttendDType(request.output_dtype(), "output_dtype");
+      ComputeDTypeFromProto(request.output_dtype(), "output_dtype");
   if (!output_dtype.ok()) return output_dtype.status();
   absl::StatusOr<core::DType> compute_dtype =
-      AttendDType(request.compute_dtype(), "compute_dtype");
+      ComputeDTypeFromProto(request.compute_dtype(), "compute_dtype");
   if (!compute_dtype.ok()) return compute_dtype.status();
 
   absl::StatusOr<core::Tensor> query =

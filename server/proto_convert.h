@@ -28,6 +28,16 @@ struct ConversionLimits {
 
 ConversionLimits LimitsForMaxMessageBytes(int64_t max_message_bytes);
 
+// FP32 (or UNSPECIFIED) and BF16 as a core dtype; anything else is
+// INVALID_ARGUMENT naming `field` (e.g. "compute_dtype").
+absl::StatusOr<core::DType> ComputeDTypeFromProto(int dtype,
+                                                  absl::string_view field);
+
+// Converts a proto AttentionSpec (enum values checked; the rest is checked by
+// core::ValidateAttentionSpec). `field` prefixes errors ("spec", "attention").
+absl::StatusOr<core::AttentionSpec> SpecFromProto(
+    const v1::AttentionSpec& proto, absl::string_view field);
+
 // Converts a proto tensor to a core tensor. `field` (e.g. "query") prefixes
 // every error message. Rules:
 //   - shape has rank >= 1 and every dim >= 1 (no empty tensors);

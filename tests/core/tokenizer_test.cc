@@ -392,10 +392,11 @@ TEST(WordPieceTokenizerTest, PunctuationSplitsIncludingAsciiSymbols) {
 
 TEST(WordPieceTokenizerTest, CleansControlCharactersAndWhitespace) {
   WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  const std::string text(
+  constexpr char kText[] =
       "a\0b\x01x\xEF\xBF\xBD\xE2\x80\x8B"
-      "x\tthe\xC2\xA0the\xE3\x80\x80the",
-      30);
+      "x\tthe\xC2\xA0the\xE3\x80\x80the";
+  const std::string text(kText, sizeof(kText) - 1);
+  ASSERT_EQ(text.size(), 27u);
   EXPECT_THAT(Pieces(tokenizer, text),
               ElementsAre("a", "##b", "##x", "##x", "the", "the", "the"));
   // U+FFFD at 5..8 and U+200B at 8..11 are dropped; the second x is 11..12.

@@ -165,6 +165,102 @@ TEST_F(AttendE2ETest, MatchesInProcessAttend) {
   }
 }
 
+// Every AttentionSpec field reaches the kernels: the server's answer equals
+// core::Attend in-process with the same spec (sampling included: same seed,
+// same draw).
+TEST_F(AttendE2ETest, SpecsMatchInProcessAttend) {
+  struct SpecCase {
+    std::string name;
+    v1::AttentionSpec proto;
+    core::AttentionSpec spec;
+  };
+  std::vector<SpecCase> cases;
+  {
+    SpecCase c{"hard top_k 2", {}, {}};
+    c.proto.set_weighting(v1::AttentionSpec::HARD);
+    c.proto.set_top_k(2);
+    c.spec.weighting = core::AttentionSpec::Weighting::kHard;
+    c.spec.top_k = 2;
+    cases.push_back(c);
+  }
+  {
+    SpecCase c{"hard sampled top_k 3", {}, {}};
+    c.proto.set_weighting(v1::AttentionSpec::HARD);
+    c.proto.set_top_k(3);
+    c.proto.set_sample(true);
+    c.proto.set_seed(1234);
+    c.spec.weighting = core::AttentionSpec::Weighting::kHard;
+    c.spec.top_k = 3;
+    c.spec.sample = true;
+    c.spec.seed = 1234;
+    cases.push_back(c);
+  }
+  {
+    SpecCase c{"local window + global + causal", {}, {}};
+    c.proto.set_scope(v1::AttentionSpec::LOCAL);
+    c.proto.set_window_left(1);
+    c.proto.set_window_right(2);
+    c.proto.add_global_positions(0);
+    c.proto.add_global_positions(5);
+    c.proto.set_causal(true);
+    c.spec.scope = core::AttentionSpec::Scope::kLocal;
+    c.spec.window_left = 1;
+    c.spec.window_right = 2;
+    c.spec.global_positions = {0, 5};
+    c.spec.causal = true;
+    cases.push_back(c);
+  }
+  {
+    SpecCase c{"local gaussian, scale", {}, {}};
+    c.proto.set_scope(v1::AttentionSpec::LOCAL);
+    c.proto.set_window_left(3);
+    c.proto.set_window_right(3);
+    c.proto.set_gaussian_sigma(1.5f);
+    c.proto.set_scale(0.3f);
+    c.spec.scope = core::AttentionSpec::Scope::kLocal;
+    c.spec.window_left = 3;
+    c.spec.window_right = 3;
+    c.spec.gaussian_sigma = 1.5f;
+    c.spec.scale = 0.3f;
+    cases.push_back(c);
+  }
+  const std::vector<int64_t> shape = {2, 2, 8, 16};
+  const std::vector<float> q = RandomFloats(NumElements(shape), 21);
+  const std::vector<float> k = RandomFloats(NumElements(shape), 22);
+  for (const SpecCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::AttendRequest request;
+    *request.mutable_query() = ProtoTensor(shape, q, /*as_raw=*/true);
+    *request.mutable_key() = ProtoTensor(shape, k, /*as_raw=*/true);
+    *request.mutable_spec() = c.proto;
+    request.set_return_weights(true);
+    core::AttentionInputs in;
+    in.query = core::Tensor::FromFloats(shape, q);
+    in.key = core::Tensor::FromFloats(shape, k);
+    in.value = in.key;
+    in.return_weights = true;
+    core::AttentionOutputs expected;
+    absl::Status computed = core::Attend(c.spec, in, &expected);
+    ASSERT_TRUE(computed.ok()) << computed;
+
+    v1::AttendResponse response;
+    grpc::Status status = Attend(request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const std::vector<float> output = ProtoFloats(response.output());
+    const std::vector<float> weights = ProtoFloats(response.weights());
+    ASSERT_EQ(int64_t(output.size()), expected.output.num_elements());
+    ASSERT_EQ(int64_t(weights.size()), expected.weights.num_elements());
+    for (size_t i = 0; i < output.size(); ++i) {
+      ASSERT_NEAR(output[i], expected.output.GetFloat(i), 1e-5)
+          << "output element " << i;
+    }
+    for (size_t i = 0; i < weights.size(); ++i) {
+      ASSERT_NEAR(weights[i], expected.weights.GetFloat(i), 1e-6)
+          << "weights element " << i;
+    }
+  }
+}
+
 TEST_F(AttendE2ETest, BF16OutputIsRawBF16) {
   const std::vector<int64_t> shape = {2, 4, 8, 32};
   const std::vector<float> q = RandomFloats(NumElements(shape), 11);

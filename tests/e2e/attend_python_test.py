@@ -9,14 +9,9 @@ grpc_python_plugin (client/python/gen_stubs.py). Bounded: gives up after 120 s.
 """
 import math
 import pathlib
-import re
-import queue
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
 
 import numpy as np
@@ -26,7 +21,9 @@ BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import gen_stubs  # noqa: E402
+from attnserve_process import AttnServe  # noqa: E402
 
 _STUBS = tempfile.TemporaryDirectory()
 gen_stubs.generate(_STUBS.name)
@@ -66,48 +63,10 @@ def torch_attention(q, k, v, mask=None, causal=False):
     return (weights @ v).numpy(), weights.numpy()
 
 
-class Server:
-    """attnserve on 127.0.0.1 with a port it picks; stopped with SIGTERM."""
-
-    def __init__(self):
-        self.process = subprocess.Popen(
-            [str(BUILD_DIR / "bin" / "attnserve"), "--address", "127.0.0.1:0",
-             "--metrics_address", ""],
-            stderr=subprocess.PIPE, text=True)
-        self.log = queue.Queue()
-        # Drains the server's log for as long as it runs.
-        threading.Thread(target=lambda: [self.log.put(line) for line in self.process.stderr],
-                         daemon=True).start()
-        deadline = time.monotonic() + 30
-        seen = ""
-        while time.monotonic() < deadline:
-            try:
-                line = self.log.get(timeout=0.5)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    break
-                continue
-            seen += line
-            match = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
-            if match:
-                self.address = match.group(1)
-                return
-        self.process.kill()
-        raise RuntimeError("attnserve did not start:\n" + seen)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-
 class AttendFromPythonTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = AttnServe(BUILD_DIR)
         cls.channel = grpc.insecure_channel(cls.server.address)
         grpc.channel_ready_future(cls.channel).result(timeout=10)
         cls.stub = pb_grpc.AttentionServiceStub(cls.channel)

@@ -67,16 +67,18 @@ double MetricValue(const std::string& exposition, const std::string& name,
 }
 
 // A self-attention request that keeps `server`'s compute worker busy for at
-// least ~300 ms, so that calls fired together overlap whatever the kernel's
-// speed: doubles the sequence length until one call takes that long.
+// least ~400 ms, so that calls fired together overlap whatever the kernel's
+// speed: doubles the sequence length until one call takes that long. Starts
+// at 4096 (about 200 ms on one Zen 4 core with the oneDNN kernel), so that a
+// machine busy during calibration cannot make the call trivially short.
 v1::AttendRequest SlowAttend(const ServerProcess& server) {
-  for (int64_t length = 512;; length *= 2) {
+  for (int64_t length = 4096;; length *= 2) {
     v1::AttendRequest request = SelfAttend({1, 1, length, 64});
     v1::AttendResponse response;
     const auto start = std::chrono::steady_clock::now();
     EXPECT_TRUE(Attend(server, request, &response).ok());
     if (std::chrono::steady_clock::now() - start >
-            std::chrono::milliseconds(300) ||
+            std::chrono::milliseconds(400) ||
         length >= 16384) {
       return request;
     }
@@ -165,26 +167,6 @@ TEST(ServerE2ETest, MetricsCountRequestsByMethodAndCode) {
   EXPECT_THAT(after, HasSubstr("le=\"30\""));
 }
 
-TEST(ServerE2ETest, NotYetImplementedRpcsSaySo) {
-  std::unique_ptr<ServerProcess> server = StartOrDie({"--model", "demo"});
-  ASSERT_NE(server, nullptr);
-  auto attention = v1::AttentionService::NewStub(server->NewChannel());
-  grpc::ClientContext attention_context;
-  v1::MultiHeadAttendResponse multi_head;
-  grpc::Status status = attention->MultiHeadAttend(
-      &attention_context, v1::MultiHeadAttendRequest(), &multi_head);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("MultiHeadAttend"));
-
-  auto encoder = v1::EncoderService::NewStub(server->NewChannel());
-  grpc::ClientContext encoder_context;
-  v1::ListModelsResponse models;
-  status =
-      encoder->ListModels(&encoder_context, v1::ListModelsRequest(), &models);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("ListModels"));
-}
-
 TEST(ServerE2ETest, MessageOverMaxMessageBytesIsResourceExhausted) {
   std::unique_ptr<ServerProcess> server =
       StartOrDie({"--max_message_bytes", "65536"});
@@ -237,7 +219,7 @@ TEST(ServerE2ETest, FullQueueIsResourceExhausted) {
     if (s.ok()) ++ok;
     if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
       ++exhausted;
-      EXPECT_THAT(s.error_message(), HasSubstr("queue full"));
+      EXPECT_THAT(s.error_message(), HasSubstr("is full"));
     }
   }
   EXPECT_EQ(ok + exhausted, kCalls);

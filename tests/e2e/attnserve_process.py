@@ -1,0 +1,51 @@
+"""The real attnserve binary for Python end-to-end tests: started on 127.0.0.1 with
+ports it picks (read back from its log), stopped with SIGTERM. Bounded in time."""
+import pathlib
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+
+
+class AttnServe:
+    """attnserve started with `args` added to --address 127.0.0.1:0."""
+
+    def __init__(self, build_dir, args=(), metrics=False):
+        argv = [str(pathlib.Path(build_dir) / "bin" / "attnserve"), "--address", "127.0.0.1:0",
+                "--metrics_address", "127.0.0.1:0" if metrics else "", *args]
+        self.process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        self.log = queue.Queue()
+        self.metrics_address = None
+        # Drains the server's log for as long as it runs.
+        threading.Thread(target=lambda: [self.log.put(line) for line in self.process.stderr],
+                         daemon=True).start()
+        deadline = time.monotonic() + 60
+        seen = ""
+        while time.monotonic() < deadline:
+            try:
+                line = self.log.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            seen += line
+            match = re.search(r"metrics on http://(127\.0\.0\.1:\d+)/metrics", line)
+            if match:
+                self.metrics_address = match.group(1)
+            match = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+            if match:
+                self.address = match.group(1)
+                return
+        self.process.kill()
+        raise RuntimeError("attnserve did not start:\n" + seen)
+
+    def stop(self):
+        """SIGTERM; returns the exit code (killed after 20 s)."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()

@@ -18,7 +18,8 @@ run). In one run it measures
      measured right after (1) while the server idles;
   4. open loop (Poisson) at 50% and at 200% of the capacity measured in (1), on the default
      server (--max_queue_size 64): shed ratio, latency percentiles of accepted calls, and the
-     server's RSS (VmRSS sampled every 0.25 s, VmHWM at the end).
+     server's RSS (VmRSS sampled every 0.25 s, VmHWM at the end); and 200% again on a
+     server whose queue holds one batch (--max_queue_size 32).
 Prints a Markdown table (for bench/RESULTS.md) and the raw figures as JSON.
 
 OMP_WAIT_POLICY defaults to passive for the server and encoder_timing alike: on a machine
@@ -189,6 +190,14 @@ def main():
         finally:
             server.stop()
 
+        print("2x capacity with the queue bounded to one batch (--max_queue_size 32)",
+              file=sys.stderr)
+        server = start_server(args, model_dir, "--max_queue_size", "32")
+        try:
+            double_small_queue = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
+        finally:
+            server.stop()
+
     figures["loadavg_end"] = loadavg()
 
     shed = double["errors"].get("RESOURCE_EXHAUSTED", 0)
@@ -196,6 +205,7 @@ def main():
     calls = double["requests"] + double["error_calls"]
     figures.update(
         unbatched=unbatched, batched=batched, half_load=half, double_load=double,
+        double_load_queue_32=double_small_queue,
         offline_batch=offline_batch, offline_tokens_per_s=offline,
         batched_over_unbatched=batched["tokens_per_s"] / unbatched["tokens_per_s"],
         batched_over_offline=batched["tokens_per_s"] / offline,
@@ -221,6 +231,7 @@ CPU: {f['cpu']}; load average at start {' '.join(f['loadavg_start'])}, at end
 | core encoder offline, batches of {offline_batch} | | {offline:.0f} | | | {offline_batch} |
 | open loop 50% of capacity ({half['rate']:.0f}/s) | {half['requests_per_s']:.1f} | {half['tokens_per_s']:.0f} | {half['p50_ms']:.1f} | {half['p99_ms']:.1f} | |
 | open loop 200% of capacity ({double['rate']:.0f}/s) | {double['requests_per_s']:.1f} | {double['tokens_per_s']:.0f} | {double['p50_ms']:.1f} | {double['p99_ms']:.1f} | |
+| open loop 200%, `--max_queue_size 32` | {double_small_queue['requests_per_s']:.1f} | {double_small_queue['tokens_per_s']:.0f} | {double_small_queue['p50_ms']:.1f} | {double_small_queue['p99_ms']:.1f} | |
 
 | target | measured |
 | --- | --- |

@@ -151,6 +151,8 @@ def main():
                     for label, row in peer_times.items():
                         for peer, ms in row.items():
                             results.setdefault((model, label), {}).setdefault(peer, []).append(ms)
+                            print(f"# {model} {label} {peer}: {ms:.2f} ms", file=sys.stderr,
+                                  flush=True)
 
     lengths_of = {(m, label): lengths for m, label, lengths in SHAPES}
     print(f"# threads={args.threads} reps={args.reps} rounds={args.rounds} "

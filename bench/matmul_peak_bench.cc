@@ -1,0 +1,48 @@
+// The machine's practical matmul peak: one large oneDNN matmul, FP32 and
+// BF16 (BF16 inputs, FP32 output), on the calling thread's OpenMP team.
+// Achieved GFLOP/s of the encoder and attention benchmarks are read against
+// it.  OMP_NUM_THREADS=2 build/bin/matmul_peak_bench
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+
+#include "core/dnnl_context.h"
+
+namespace attnserve::core {
+namespace {
+
+void BM_Matmul(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const bool bf16 = state.range(1) != 0;
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const dnnl::engine& engine = DnnlContext::Get().engine();
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  dnnl::memory::desc a_md({n, n}, in, tag::ab);
+  dnnl::memory::desc b_any({n, n}, in, tag::any);
+  dnnl::memory::desc c_md({n, n}, dt::f32, tag::ab);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md),
+                                  DnnlContext::DefaultAttr(), engine);
+  dnnl::matmul matmul(pd);
+  dnnl::memory a(a_md, engine), b(pd.weights_desc(), engine), c(c_md, engine);
+  std::memset(a.get_data_handle(), 0, a_md.get_size());
+  std::memset(b.get_data_handle(), 0, pd.weights_desc().get_size());
+  dnnl::memory scratch = DnnlContext::Get().ThreadScratchpad(matmul);
+  dnnl::stream& stream = DnnlContext::Get().stream();
+  for (auto _ : state) {
+    matmul.execute(stream, {{DNNL_ARG_SRC, a},
+                            {DNNL_ARG_WEIGHTS, b},
+                            {DNNL_ARG_DST, c},
+                            {DNNL_ARG_SCRATCHPAD, scratch}});
+    stream.wait();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * double(n) * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(bf16 ? "bf16" : "fp32");
+}
+BENCHMARK(BM_Matmul)->Args({2048, 0})->Args({2048, 1})->UseRealTime()->MinTime(2);
+
+}  // namespace
+}  // namespace attnserve::core
+
+BENCHMARK_MAIN();

@@ -21,7 +21,7 @@ namespace {
 
 uint32_t ReadCount(ByteReader& reader, uint32_t typical_bound) {
   // Mostly small, sometimes any 32-bit value (overflow probes).
-  if (reader.ReadBelow(8) == 0) return reader.Read<uint32_t>();
+  if (reader.ReadBelow(8) == 7) return reader.Read<uint32_t>();
   return reader.ReadBelow(typical_bound);
 }
 

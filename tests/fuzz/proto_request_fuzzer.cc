@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "attnserve/v1/attnserve.pb.h"
+#include "google/protobuf/stubs/logging.h"
 #include "core/attention.h"
 #include "core/bert/encoder.h"
 #include "server/encode_request.h"
@@ -143,6 +144,13 @@ void FuzzEncode(absl::string_view bytes) {
 }  // namespace attnserve::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Parse failures (e.g. invalid UTF-8 in a string field) are expected: keep
+  // protobuf from logging each one.
+  static const bool quiet = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)quiet;
   if (size == 0) return 0;
   absl::string_view message(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 3) {

@@ -1,7 +1,7 @@
-// Attention kernels through core::Attend (validation included), 2 threads by
-// default (--threads N via ATTNSERVE_THREADS is not needed: set
-// OMP_NUM_THREADS). Counters: GFLOP/s of 4*B*H*Sq*Sk*D (global) or
-// 4*B*H*Sq*(window keys)*D (local, the work actually needed).
+// Attention kernels through core::Attend (validation included), on the
+// OpenMP team (OMP_NUM_THREADS, default: all cores). "Time" is wall time,
+// "CPU" the whole process's CPU time. Counters: GFLOP/s of 4*B*H*Sq*Sk*D
+// (global) or 4*B*H*Sq*(window keys)*D (local, the work actually needed).
 //   ./build/bin/attention_bench --benchmark_filter=Global
 // bench/compare_attention.py runs the same shapes in torch side by side.
 #include <cstdint>
@@ -57,6 +57,7 @@ BENCHMARK(BM_GlobalSoft)
     ->ArgNames({"S", "bf16"})
     ->ArgsProduct({{128, 512, 2048}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
     ->UseRealTime();
 
 // Args: seq_len, bf16. B=1, H=12, D=64, LOCAL window 128 keys each side.
@@ -80,6 +81,7 @@ BENCHMARK(BM_LocalSoft)
     ->ArgNames({"S", "bf16"})
     ->ArgsProduct({{4096, 16384}, {0}})
     ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
     ->UseRealTime();
 
 }  // namespace

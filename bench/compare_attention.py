@@ -12,7 +12,8 @@ Shapes (bench/attention_bench.cc has the same):
                attnserve runs its banded kernel.
 Both sides use 2 threads. Each round runs, shape by shape, torch (median of --reps calls after a
 warm-up) and then the attention_bench binary (median of --reps repetitions); the table shows the median over
-rounds, the ratio torch / attnserve (> 1: attnserve is faster) and attnserve's GFLOP/s.
+rounds, the ratio torch / attnserve (> 1: attnserve is faster) and attnserve's GFLOP/s; once
+for wall time and once for process CPU time (steadier when other work shares the machine).
 """
 import argparse
 import json
@@ -33,17 +34,23 @@ WINDOW = 128
 
 
 def median_ms(fn, reps, budget_s):
-    fn()  # warm-up
-    t0 = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t0
-    times = [first * 1e3]
-    reps = max(2, min(reps, int(budget_s / max(first, 1e-6))))
-    for _ in range(reps - 1):
-        t0 = time.perf_counter()
+    """Median wall ms and median process CPU ms (all threads) of fn(). The first
+    call is a warm-up unless it takes over 2 s (then warming up is noise)."""
+    walls, cpus = [], []
+    warmed_up = False
+    while True:
+        w0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - w0) * 1e3)
+        cpus.append((time.process_time() - c0) * 1e3)
+        if not warmed_up:
+            warmed_up = True
+            if walls[0] < 2000:
+                walls, cpus = [], []
+                continue
+        wanted = max(2, min(reps, int(budget_s * 1e3 / max(walls[0], 1e-3))))
+        if len(walls) >= wanted:
+            return {"ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}
 
 
 def torch_global(seq, reps):
@@ -89,7 +96,8 @@ def ours(bench, reps, kind, seq, bf16):
     for row in json.loads(result.stdout)["benchmarks"]:
         if row.get("aggregate_name") == "median":
             unit = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[row["time_unit"]]
-            return {"ms": row["real_time"] * unit, "gflops": row["GFLOP/s"],
+            return {"ms": row["real_time"] * unit, "cpu_ms": row["cpu_time"] * unit,
+                    "gflops": row["GFLOP/s"],
                     "isa": row.get("label", "")}
     raise RuntimeError(f"no median for {name} S={seq} bf16={bf16}: {result.stdout}")
 
@@ -120,15 +128,12 @@ def main():
         torch_rounds.append(t)
         our_rounds.append(o)
         print(f"round {r + 1}/{args.rounds}: " + ", ".join(
-            f"{k[0]} S{k[1]}: torch {t[k]:.1f} ms / ours {o[k + (0,)]['ms']:.1f} ms"
+            f"{k[0]} S{k[1]}: torch {t[k]['ms']:.1f} ms / ours {o[k + (0,)]['ms']:.1f} ms"
             for k in t), flush=True)
 
-    def med(rounds, key, field=None):
-        return statistics.median(x[key] if field is None else x[key][field] for x in rounds)
+    def med(rounds, key, field):
+        return statistics.median(x[key][field] for x in rounds)
 
-    isa = our_rounds[0][("global", 512, 0)]["isa"]
-    print(f"\nattnserve oneDNN ISA: {isa}")
-    print(f"{'shape':34s} {'torch ms':>10s} {'ours ms':>10s} {'torch/ours':>10s} {'GFLOP/s':>9s}")
     rows = []
     for s in GLOBAL_SEQS:
         for bf16 in (0, 1):
@@ -136,19 +141,22 @@ def main():
                          ("global", s, bf16)))
     for s in LOCAL_SEQS:
         rows.append((f"local B1 H12 S{s} D64 w+-{WINDOW} FP32", ("local", s), ("local", s, 0)))
-    ours_ms = {}
-    for label, tkey, okey in rows:
-        tm = med(torch_rounds, tkey)
-        om = med(our_rounds, okey, "ms")
-        ours_ms[okey] = om
-        print(f"{label:34s} {tm:10.2f} {om:10.2f} {tm / om:10.2f} "
-              f"{med(our_rounds, okey, 'gflops'):9.1f}")
-    print()
-    for s in GLOBAL_SEQS:
-        print(f"ours FP32 / ours BF16 at S={s}: "
-              f"{ours_ms[('global', s, 0)] / ours_ms[('global', s, 1)]:.2f}x")
-    print(f"ours local time(16384) / time(4096): "
-          f"{ours_ms[('local', 16384, 0)] / ours_ms[('local', 4096, 0)]:.2f}")
+    print(f"\nattnserve oneDNN ISA: {our_rounds[0][('global', 512, 0)]['isa']}")
+    for field, title in (("ms", "wall time"), ("cpu_ms", "process CPU time (all threads)")):
+        print(f"\n{title}, median over {args.rounds} rounds")
+        print(f"{'shape':36s} {'torch ms':>10s} {'ours ms':>10s} {'torch/ours':>10s}"
+              + (f" {'GFLOP/s':>9s}" if field == "ms" else ""))
+        ours_ms = {}
+        for label, tkey, okey in rows:
+            tm, om = med(torch_rounds, tkey, field), med(our_rounds, okey, field)
+            ours_ms[okey] = om
+            print(f"{label:36s} {tm:10.2f} {om:10.2f} {tm / om:10.2f}"
+                  + (f" {med(our_rounds, okey, 'gflops'):9.1f}" if field == "ms" else ""))
+        for s in GLOBAL_SEQS:
+            print(f"ours FP32 / ours BF16 at S={s}: "
+                  f"{ours_ms[('global', s, 0)] / ours_ms[('global', s, 1)]:.2f}x")
+        print(f"ours local time(16384) / time(4096): "
+              f"{ours_ms[('local', 16384, 0)] / ours_ms[('local', 4096, 0)]:.2f}")
 
 
 if __name__ == "__main__":

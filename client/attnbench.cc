@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -267,7 +268,7 @@ class StreamSlot
     }
   }
   void OnDone(const grpc::Status& status) override {
-    if (!status.ok()) results_->Record(status, 0, 0, 0);
+    if (!status.ok() && measuring_->load()) results_->Record(status, 0, 0, 0);
     std::lock_guard<std::mutex> lock(mu_);
     finished_ = true;
     cv_.notify_all();
@@ -294,35 +295,69 @@ class StreamSlot
   bool finished_ = false;
 };
 
-double Percentile(std::vector<double>& sorted, double p) {
+// Nearest-rank percentile of ascending `sorted` (0 when empty).
+double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const size_t i =
-      std::min(sorted.size() - 1, size_t(p / 100.0 * double(sorted.size())));
+  const double rank = std::ceil(p / 100.0 * double(sorted.size()));
+  const size_t i = std::min(sorted.size() - 1, size_t(std::max(1.0, rank)) - 1);
   return sorted[i];
 }
 
-// Bucket upper bound -> cumulative count, from the server's
-// attnserve_batch_size histogram.
-std::vector<std::pair<std::string, double>> BatchSizeHistogram(
-    const std::string& address) {
+// The server's attnserve_batch_size histogram of one model (or queue).
+struct BatchSizeHistogram {
+  // Bucket upper bound ("1", ..., "+Inf") -> cumulative count, in the order
+  // the server lists them.
   std::vector<std::pair<std::string, double>> buckets;
-  if (address.empty()) return buckets;
+  double sum = 0;
+  double count = 0;
+};
+
+// The value of label `name` in a Prometheus sample line, or "" if absent.
+std::string LabelValue(absl::string_view line, absl::string_view name) {
+  const std::string key = absl::StrCat(name, "=\"");
+  size_t begin = line.find(key);
+  // Only a whole label name counts: preceded by '{' or ','.
+  while (begin != absl::string_view::npos && begin > 0 &&
+         line[begin - 1] != '{' && line[begin - 1] != ',') {
+    begin = line.find(key, begin + 1);
+  }
+  if (begin == absl::string_view::npos) return "";
+  begin += key.size();
+  const size_t end = line.find('"', begin);
+  if (end == absl::string_view::npos) return "";
+  return std::string(line.substr(begin, end - begin));
+}
+
+// Model name -> batch-size histogram, read from the server's /metrics
+// (cumulative since the server started). Empty if unreachable.
+std::map<std::string, BatchSizeHistogram> ReadBatchSizeHistograms(
+    const std::string& address) {
+  std::map<std::string, BatchSizeHistogram> histograms;
+  if (address.empty()) return histograms;
   auto body = HttpGet(address, "/metrics");
-  if (!body.ok()) return buckets;
+  if (!body.ok()) {
+    std::fprintf(stderr, "attnbench: cannot read /metrics from %s: %s\n",
+                 address.c_str(), std::string(body.status().message()).c_str());
+    return histograms;
+  }
   for (absl::string_view line : absl::StrSplit(*body, '\n')) {
-    if (!absl::StartsWith(line, "attnserve_batch_size_bucket{")) continue;
-    const size_t le = line.find("le=\"");
-    const size_t close = line.find('"', le + 4);
+    if (!absl::StartsWith(line, "attnserve_batch_size_")) continue;
     const size_t space = line.rfind(' ');
-    double count = 0;
-    if (le == absl::string_view::npos || close == absl::string_view::npos ||
-        !absl::SimpleAtod(line.substr(space + 1), &count)) {
+    double value = 0;
+    if (space == absl::string_view::npos ||
+        !absl::SimpleAtod(line.substr(space + 1), &value)) {
       continue;
     }
-    buckets.emplace_back(std::string(line.substr(le + 4, close - le - 4)),
-                         count);
+    BatchSizeHistogram& h = histograms[LabelValue(line, "model")];
+    if (absl::StartsWith(line, "attnserve_batch_size_bucket{")) {
+      h.buckets.emplace_back(LabelValue(line, "le"), value);
+    } else if (absl::StartsWith(line, "attnserve_batch_size_sum")) {
+      h.sum = value;
+    } else if (absl::StartsWith(line, "attnserve_batch_size_count")) {
+      h.count = value;
+    }
   }
-  return buckets;
+  return histograms;
 }
 
 int Run() {
@@ -451,27 +486,39 @@ int Run() {
   const double p50 = Percentile(lat, 50), p90 = Percentile(lat, 90),
                p99 = Percentile(lat, 99);
   const double max = lat.empty() ? 0 : lat.back();
-  const auto histogram =
-      BatchSizeHistogram(absl::GetFlag(FLAGS_metrics_address));
+  const std::map<std::string, BatchSizeHistogram> histograms =
+      ReadBatchSizeHistograms(absl::GetFlag(FLAGS_metrics_address));
+  int64_t error_calls = 0;
+  for (const auto& [code, n] : results.errors) error_calls += n;
   if (absl::GetFlag(FLAGS_json)) {
-    std::string errors, buckets;
+    std::string errors, buckets, means;
     for (const auto& [code, n] : results.errors) {
       absl::StrAppend(&errors, errors.empty() ? "" : ",", "\"", code, "\":", n);
     }
-    for (const auto& [le, n] : histogram) {
-      absl::StrAppend(&buckets, buckets.empty() ? "" : ",", "\"", le, "\":", n);
+    for (const auto& [model, h] : histograms) {
+      std::string model_buckets;
+      for (const auto& [le, n] : h.buckets) {
+        absl::StrAppend(&model_buckets, model_buckets.empty() ? "" : ",", "\"",
+                        le, "\":", n);
+      }
+      absl::StrAppend(&buckets, buckets.empty() ? "" : ",", "\"", model, "\":{",
+                      model_buckets, "}");
+      absl::StrAppend(&means, means.empty() ? "" : ",", "\"", model,
+                      "\":", h.count > 0 ? h.sum / h.count : 0.0);
     }
     std::printf(
-        "{\"method\":\"%s\",\"seconds\":%.3f,\"requests\":%lld,\"requests_per_"
-        "s\":%.2f,"
-        "\"sequences_per_s\":%.2f,\"tokens_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_"
-        "ms\":%.3f,"
-        "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%s},\"batch_size_"
-        "buckets\":{%s}}\n",
-        method.c_str(), seconds, (long long)results.requests,
+        "{\"method\":\"%s\",\"concurrency\":%d,\"rate\":%.3f,"
+        "\"seconds\":%.3f,\"requests\":%lld,\"sequences\":%lld,"
+        "\"tokens\":%lld,\"error_calls\":%lld,\"requests_per_s\":%.2f,"
+        "\"sequences_per_s\":%.2f,\"tokens_per_s\":%.1f,\"p50_ms\":%.3f,"
+        "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":{%s},"
+        "\"batch_size_buckets\":{%s},\"batch_size_mean\":{%s}}\n",
+        method.c_str(), rate > 0 ? 0 : concurrency, rate, seconds,
+        (long long)results.requests, (long long)results.sequences,
+        (long long)results.tokens, (long long)error_calls,
         results.requests / seconds, results.sequences / seconds,
         results.tokens / seconds, p50, p90, p99, max, errors.c_str(),
-        buckets.c_str());
+        buckets.c_str(), means.c_str());
   } else {
     std::printf(
         "method %s, %s, %.1f s measured\n", method.c_str(),
@@ -489,10 +536,14 @@ int Run() {
     for (const auto& [code, n] : results.errors) {
       std::printf("errors: %s %lld\n", code.c_str(), (long long)n);
     }
-    if (!histogram.empty()) {
-      std::printf("server batch sizes (cumulative, since server start):");
-      for (const auto& [le, n] : histogram)
+    for (const auto& [model, h] : histograms) {
+      std::printf(
+          "server batch sizes of %s (cumulative since server start, mean "
+          "%.2f):",
+          model.c_str(), h.count > 0 ? h.sum / h.count : 0.0);
+      for (const auto& [le, n] : h.buckets) {
         std::printf(" <=%s:%.0f", le.c_str(), n);
+      }
       std::printf("\n");
     }
   }

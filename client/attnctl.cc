@@ -283,15 +283,18 @@ int Attend(Client& client) {
   if (absl::GetFlag(FLAGS_query).empty())
     return Usage("attend needs --query FILE.npy");
   v1::AttendRequest request;
-  for (auto [flag, tensor] :
-       {std::pair{absl::GetFlag(FLAGS_query), request.mutable_query()},
-        std::pair{absl::GetFlag(FLAGS_key), request.mutable_key()},
-        std::pair{absl::GetFlag(FLAGS_value), request.mutable_value()},
-        std::pair{absl::GetFlag(FLAGS_mask), request.mutable_mask()}}) {
+  // mutable_*() marks a field as set, so it is called only for given files.
+  using Setter = v1::Tensor* (v1::AttendRequest::*)();
+  for (auto [flag, setter] :
+       {std::pair<std::string, Setter>{absl::GetFlag(FLAGS_query),
+                                       &v1::AttendRequest::mutable_query},
+        {absl::GetFlag(FLAGS_key), &v1::AttendRequest::mutable_key},
+        {absl::GetFlag(FLAGS_value), &v1::AttendRequest::mutable_value},
+        {absl::GetFlag(FLAGS_mask), &v1::AttendRequest::mutable_mask}}) {
     if (flag.empty()) continue;
     auto t = NpyTensor(flag);
     if (!t.ok()) return Usage(std::string(t.status().message()));
-    *tensor = std::move(*t);
+    *(request.*setter)() = std::move(*t);
   }
   v1::AttentionSpec* spec = request.mutable_spec();
   if (absl::GetFlag(FLAGS_hard)) {

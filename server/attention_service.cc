@@ -9,13 +9,18 @@
 #include "server/call_reactor.h"
 
 namespace attnserve::server {
-AttentionServiceImpl::AttentionServiceImpl(Scheduler* scheduler, const ModelRegistry* registry,
-                                           ShutdownGate* gate, const ConversionLimits& limits)
-    : scheduler_(scheduler), registry_(registry), gate_(gate), limits_(limits) {}
+AttentionServiceImpl::AttentionServiceImpl(Scheduler* scheduler,
+                                           const ModelRegistry* registry,
+                                           ShutdownGate* gate,
+                                           const ConversionLimits& limits)
+    : scheduler_(scheduler),
+      registry_(registry),
+      gate_(gate),
+      limits_(limits) {}
 
-grpc::ServerUnaryReactor* AttentionServiceImpl::Attend(grpc::CallbackServerContext* context,
-                                                       const v1::AttendRequest* request,
-                                                       v1::AttendResponse* response) {
+grpc::ServerUnaryReactor* AttentionServiceImpl::Attend(
+    grpc::CallbackServerContext* context, const v1::AttendRequest* request,
+    v1::AttendResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
   if (!reactor->admitted()) return reactor;
   absl::StatusOr<AttendCall> call = AttendCallFromProto(*request, limits_);
@@ -23,10 +28,12 @@ grpc::ServerUnaryReactor* AttentionServiceImpl::Attend(grpc::CallbackServerConte
     reactor->Finish(ToGrpcStatus(call.status()));
     return reactor;
   }
-  auto work = std::make_shared<AttendWork>(*std::move(call), CallDeadline(*context));
+  auto work =
+      std::make_shared<AttendWork>(*std::move(call), CallDeadline(*context));
   work->set_done([reactor, response, work](const absl::Status& status) {
     if (status.ok()) {
-      AttendResponseFromOutputs(work->outputs, work->call().single_head, response);
+      AttendResponseFromOutputs(work->outputs, work->call().single_head,
+                                response);
     }
     reactor->Finish(ToGrpcStatus(status));
   });
@@ -35,11 +42,13 @@ grpc::ServerUnaryReactor* AttentionServiceImpl::Attend(grpc::CallbackServerConte
 }
 
 grpc::ServerUnaryReactor* AttentionServiceImpl::MultiHeadAttend(
-    grpc::CallbackServerContext* context, const v1::MultiHeadAttendRequest* request,
+    grpc::CallbackServerContext* context,
+    const v1::MultiHeadAttendRequest* request,
     v1::MultiHeadAttendResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
   if (!reactor->admitted()) return reactor;
-  std::shared_ptr<const ServedModel> model = registry_->FindShared(request->model());
+  std::shared_ptr<const ServedModel> model =
+      registry_->FindShared(request->model());
   if (model == nullptr) {
     reactor->Finish(ToGrpcStatus(registry_->NotFoundError(request->model())));
     return reactor;
@@ -50,8 +59,8 @@ grpc::ServerUnaryReactor* AttentionServiceImpl::MultiHeadAttend(
     reactor->Finish(ToGrpcStatus(inputs.status()));
     return reactor;
   }
-  auto work = std::make_shared<MultiHeadAttendWork>(std::move(model), *std::move(inputs),
-                                                    CallDeadline(*context));
+  auto work = std::make_shared<MultiHeadAttendWork>(
+      std::move(model), *std::move(inputs), CallDeadline(*context));
   work->set_done([reactor, response, work](const absl::Status& status) {
     if (status.ok()) {
       TensorToProto(work->outputs.output, response->mutable_output());

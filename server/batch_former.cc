@@ -47,12 +47,14 @@ void BatchFormer::Enqueue(std::shared_ptr<ScheduledRequest> request,
 
 bool BatchFormer::ShouldDrop(const ScheduledRequest& request, absl::Time now,
                              ShedReason* reason) const {
-  if (request.cancelled()) {
-    *reason = ShedReason::kCancelled;
-    return true;
-  }
+  // Deadline first: gRPC cancels a call whose deadline passed, and that is an
+  // expiry, not the client's cancellation.
   if (request.deadline() <= now) {
     *reason = ShedReason::kDeadline;
+    return true;
+  }
+  if (request.cancelled()) {
+    *reason = ShedReason::kCancelled;
     return true;
   }
   return false;

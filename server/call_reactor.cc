@@ -27,27 +27,18 @@ ScheduledCallReactor::ScheduledCallReactor(ShutdownGate* gate)
   if (!admitted()) Finish(ToGrpcStatus(ShuttingDownError()));
 }
 
-void ScheduledCallReactor::Submit(Scheduler* scheduler,
-                                  std::shared_ptr<ScheduledRequest> work) {
+void CancellableSubmission::Submit(Scheduler* scheduler,
+                                   std::shared_ptr<ScheduledRequest> work) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     scheduler_ = scheduler;
     work_ = work;
+    if (cancelled_) work->MarkCancelled();
   }
-  // A cancellation that came first has no work to cancel yet: OnCancel could
-  // not see it. Scheduler::Cancel marks unsubmitted work, which Submit then
-  // refuses with CANCELLED. Nothing of `this` is touched after Submit: its
-  // done callback may already have finished the call.
-  if (IsCancelledBeforeSubmit()) work->MarkCancelled();
   scheduler->Submit(std::move(work));
 }
 
-bool ScheduledCallReactor::IsCancelledBeforeSubmit() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return cancelled_;
-}
-
-void ScheduledCallReactor::OnCancel() {
+void CancellableSubmission::Cancel() {
   Scheduler* scheduler;
   std::shared_ptr<ScheduledRequest> work;
   {

@@ -22,6 +22,23 @@ absl::Time CallDeadline(const grpc::CallbackServerContext& context);
 // UNAVAILABLE for calls that arrive while the server drains.
 absl::Status ShuttingDownError();
 
+// The work a call has queued on a scheduler, cancellable from gRPC's
+// OnCancel, which runs on another thread, possibly before the work is
+// submitted: then Submit marks the work cancelled and the scheduler refuses it
+// with CANCELLED. Neither method touches the call after Scheduler::Submit,
+// whose done callback may already have finished the call.
+class CancellableSubmission {
+ public:
+  void Submit(Scheduler* scheduler, std::shared_ptr<ScheduledRequest> work);
+  void Cancel();
+
+ private:
+  std::mutex mu_;
+  bool cancelled_ = false;                  // guarded by mu_
+  Scheduler* scheduler_ = nullptr;          // guarded by mu_
+  std::shared_ptr<ScheduledRequest> work_;  // guarded by mu_; the latest
+};
+
 // A unary callback call whose work runs on a Scheduler. It holds a
 // ShutdownGate entry for the whole call, so the server drains it before
 // stopping; when the client cancels, its queued work is dropped.
@@ -41,19 +58,16 @@ class ScheduledCallReactor : public grpc::ServerUnaryReactor {
   bool admitted() const { return entry_.open(); }
   // Submits `work`; its done callback must Finish() this reactor. Must be the
   // last use of the reactor by the caller (it may be gone when this returns).
-  void Submit(Scheduler* scheduler, std::shared_ptr<ScheduledRequest> work);
+  void Submit(Scheduler* scheduler, std::shared_ptr<ScheduledRequest> work) {
+    submission_.Submit(scheduler, std::move(work));
+  }
 
-  void OnCancel() override;
+  void OnCancel() override { submission_.Cancel(); }
   void OnDone() override { delete this; }
 
  private:
-  bool IsCancelledBeforeSubmit();
-
   const ShutdownGate::Entry entry_;
-  std::mutex mu_;  // OnCancel runs on a gRPC thread, concurrently with Submit
-  Scheduler* scheduler_ = nullptr;            // guarded by mu_
-  std::shared_ptr<ScheduledRequest> work_;  // guarded by mu_
-  bool cancelled_ = false;                    // guarded by mu_
+  CancellableSubmission submission_;
 };
 
 }  // namespace attnserve::server

@@ -23,23 +23,29 @@ absl::StatusOr<core::Pooling> PoolingFromProto(const v1::EncodeRequest& request,
     case v1::MAX:
       return core::Pooling::kMax;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "pooling is ", static_cast<int>(request.pooling()), ", expected CLS, MEAN or MAX"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("pooling is ", static_cast<int>(request.pooling()),
+                       ", expected CLS, MEAN or MAX"));
   }
 }
 
-absl::Status TooLong(absl::string_view field, size_t length, int64_t max_length) {
+absl::Status TooLong(absl::string_view field, size_t length,
+                     int64_t max_length) {
   return absl::InvalidArgumentError(absl::StrCat(
-      field, " has ", length, " tokens (special tokens included), more than the model's max "
-      "length ", max_length, "; shorten it or set truncate"));
+      field, " has ", length,
+      " tokens (special tokens included), more than the model's max "
+      "length ",
+      max_length, "; shorten it or set truncate"));
 }
 
 // Tokenizes `texts` (or checks `token_ids`) into one id list per sequence.
-absl::Status CollectTokenIds(const v1::EncodeRequest& request, const ServedModel& model,
+absl::Status CollectTokenIds(const v1::EncodeRequest& request,
+                             const ServedModel& model,
                              std::vector<std::vector<int32_t>>* token_ids) {
   const int64_t max_length = model.max_length;
   if (request.texts_size() > 0 && request.token_ids_size() > 0) {
-    return absl::InvalidArgumentError("texts and token_ids are both set; set one of them");
+    return absl::InvalidArgumentError(
+        "texts and token_ids are both set; set one of them");
   }
   if (request.texts_size() == 0 && request.token_ids_size() == 0) {
     return absl::InvalidArgumentError("texts is empty; set texts or token_ids");
@@ -50,13 +56,17 @@ absl::Status CollectTokenIds(const v1::EncodeRequest& request, const ServedModel
   for (int i = 0; i < request.texts_size(); ++i) {
     const std::string field = absl::StrCat("texts[", i, "]");
     if (request.texts(i).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, " is empty, expected some text"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " is empty, expected some text"));
     }
-    absl::StatusOr<core::EncodedIds> ids = model.tokenizer->EncodeIds(request.texts(i), options);
+    absl::StatusOr<core::EncodedIds> ids =
+        model.tokenizer->EncodeIds(request.texts(i), options);
     if (!ids.ok()) {
-      return absl::Status(ids.status().code(), absl::StrCat(field, ": ", ids.status().message()));
+      return absl::Status(ids.status().code(),
+                          absl::StrCat(field, ": ", ids.status().message()));
     }
-    if (!request.truncate() && static_cast<int64_t>(ids->untruncated_length) > max_length) {
+    if (!request.truncate() &&
+        static_cast<int64_t>(ids->untruncated_length) > max_length) {
       return TooLong(field, ids->untruncated_length, max_length);
     }
     token_ids->push_back(std::move(ids->ids));
@@ -66,12 +76,14 @@ absl::Status CollectTokenIds(const v1::EncodeRequest& request, const ServedModel
     const auto& ids = request.token_ids(i).ids();
     const std::string field = absl::StrCat("token_ids[", i, "]");
     if (ids.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".ids is empty, expected token ids"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".ids is empty, expected token ids"));
     }
     for (int j = 0; j < ids.size(); ++j) {
       if (ids[j] < 0 || ids[j] >= vocab) {
-        return absl::InvalidArgumentError(absl::StrCat(field, ".ids[", j, "] is ", ids[j],
-                                                       ", expected an id in [0, ", vocab, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".ids[", j, "] is ", ids[j],
+                         ", expected an id in [0, ", vocab, ")"));
       }
     }
     if (ids.size() > max_length) {
@@ -109,24 +121,29 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request,
   for (int i = 0; i < request.attention_layers_size(); ++i) {
     const int32_t layer = request.attention_layers(i);
     if (layer < -1 || layer >= num_layers) {
-      return absl::InvalidArgumentError(absl::StrCat("attention_layers[", i, "] is ", layer,
-                                                     ", expected -1 (the last) or 0..",
-                                                     num_layers - 1));
+      return absl::InvalidArgumentError(
+          absl::StrCat("attention_layers[", i, "] is ", layer,
+                       ", expected -1 (the last) or 0..", num_layers - 1));
     }
     prepared.options.attention_layers.push_back(layer);
   }
 
-  if (absl::Status s = CollectTokenIds(request, model, &prepared.token_ids); !s.ok()) return s;
+  if (absl::Status s = CollectTokenIds(request, model, &prepared.token_ids);
+      !s.ok())
+    return s;
 
   if (request.has_attention()) {
-    absl::StatusOr<core::AttentionSpec> spec = SpecFromProto(request.attention(), "attention");
+    absl::StatusOr<core::AttentionSpec> spec =
+        SpecFromProto(request.attention(), "attention");
     if (!spec.ok()) return spec.status();
     // Each sequence attends over itself: check the spec against each length.
     for (size_t i = 0; i < prepared.token_ids.size(); ++i) {
-      absl::Status s = core::ValidateAttentionSpec(*spec, prepared.token_ids[i].size());
+      absl::Status s =
+          core::ValidateAttentionSpec(*spec, prepared.token_ids[i].size());
       if (!s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
-            absl::StrReplaceAll(s.message(), {{"spec.", "attention."}, {"key.shape[2]", "keys"}}),
+            absl::StrReplaceAll(s.message(), {{"spec.", "attention."},
+                                              {"key.shape[2]", "keys"}}),
             " (sequence ", i, ")"));
       }
     }
@@ -136,7 +153,8 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request,
 }
 
 void FillEncodeResponse(const PreparedEncode& prepared, const EncodeWork& work,
-                        const ServedModel& model, v1::EncodeResponse* response) {
+                        const ServedModel& model,
+                        v1::EncodeResponse* response) {
   response->set_model(model.name);
   uint64_t total_tokens = 0;
   for (size_t s = 0; s < work.hidden.size(); ++s) {
@@ -147,8 +165,8 @@ void FillEncodeResponse(const PreparedEncode& prepared, const EncodeWork& work,
     embedding->set_num_tokens(static_cast<uint32_t>(length));
     core::Tensor pooled = core::Pool(hidden, {0, length}, prepared.pooling);
     if (prepared.normalize) core::L2NormalizeRows(&pooled);
-    embedding->mutable_pooled()->Add(pooled.data<float>(),
-                                     pooled.data<float>() + pooled.num_elements());
+    embedding->mutable_pooled()->Add(
+        pooled.data<float>(), pooled.data<float>() + pooled.num_elements());
     if (prepared.return_token_embeddings) {
       TensorToProto(hidden, embedding->mutable_token_embeddings());
     }

@@ -16,7 +16,8 @@ namespace attnserve::server {
 // An Encode request checked and tokenized: what to compute, and how to shape
 // the response afterwards.
 struct PreparedEncode {
-  std::vector<std::vector<int32_t>> token_ids;  // per text, special tokens included
+  std::vector<std::vector<int32_t>>
+      token_ids;  // per text, special tokens included
   core::EncodeOptions options;
   core::Pooling pooling = core::Pooling::kCls;
   bool normalize = false;

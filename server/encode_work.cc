@@ -8,39 +8,46 @@
 namespace attnserve::server {
 namespace {
 
-std::vector<int64_t> TokenCounts(const std::vector<std::vector<int32_t>>& token_ids) {
+std::vector<int64_t> TokenCounts(
+    const std::vector<std::vector<int32_t>>& token_ids) {
   std::vector<int64_t> counts;
   counts.reserve(token_ids.size());
-  for (const auto& ids : token_ids) counts.push_back(static_cast<int64_t>(ids.size()));
+  for (const auto& ids : token_ids)
+    counts.push_back(static_cast<int64_t>(ids.size()));
   return counts;
 }
 
 // Equal options give equal keys; different options almost surely differ.
 uint64_t OptionsKey(const core::EncodeOptions& options) {
-  size_t key = absl::HashOf(static_cast<int>(options.compute_dtype), options.attention_layers,
-                            options.attention.has_value());
+  size_t key =
+      absl::HashOf(static_cast<int>(options.compute_dtype),
+                   options.attention_layers, options.attention.has_value());
   if (options.attention) {
     const core::AttentionSpec& s = *options.attention;
-    key = absl::HashOf(key, static_cast<int>(s.weighting), s.top_k, s.sample, s.seed,
-                       static_cast<int>(s.scope), s.window_left, s.window_right,
-                       s.global_positions, s.gaussian_sigma, s.causal, s.scale);
+    key = absl::HashOf(key, static_cast<int>(s.weighting), s.top_k, s.sample,
+                       s.seed, static_cast<int>(s.scope), s.window_left,
+                       s.window_right, s.global_positions, s.gaussian_sigma,
+                       s.causal, s.scale);
   }
   return key;
 }
 
 }  // namespace
 
-EncodeWork::EncodeWork(std::vector<std::vector<int32_t>> token_ids, core::EncodeOptions options,
-                       absl::Time deadline)
-    : ScheduledRequest(TokenCounts(token_ids), deadline, nullptr, OptionsKey(options)),
+EncodeWork::EncodeWork(std::vector<std::vector<int32_t>> token_ids,
+                       core::EncodeOptions options, absl::Time deadline)
+    : ScheduledRequest(TokenCounts(token_ids), deadline, nullptr,
+                       OptionsKey(options)),
       hidden(token_ids.size()),
       attention(token_ids.size()),
       token_ids_(std::move(token_ids)),
       options_(std::move(options)) {}
 
-absl::Status ComputeEncodeBatch(const core::BertModel& model, const Batch& batch) {
+absl::Status ComputeEncodeBatch(const core::BertModel& model,
+                                const Batch& batch) {
   if (batch.empty()) return absl::OkStatus();
-  const auto& first = static_cast<const EncodeWork&>(*batch.entries()[0].request);
+  const auto& first =
+      static_cast<const EncodeWork&>(*batch.entries()[0].request);
   core::PackedBatch packed;
   packed.offsets.reserve(batch.size() + 1);
   packed.offsets.push_back(0);
@@ -62,12 +69,14 @@ absl::Status ComputeEncodeBatch(const core::BertModel& model, const Batch& batch
     const int64_t begin = packed.offsets[s];
     const int64_t length = packed.offsets[s + 1] - begin;
     core::Tensor hidden(core::DType::kFP32, {length, width});
-    std::memcpy(hidden.data<float>(), output->hidden.data<float>() + begin * width,
+    std::memcpy(hidden.data<float>(),
+                output->hidden.data<float>() + begin * width,
                 hidden.num_bytes());
     work.hidden[entry.sequence] = std::move(hidden);
     std::vector<core::Tensor>& maps = work.attention[entry.sequence];
     maps.clear();
-    for (const std::vector<core::Tensor>& layer : output->attention) maps.push_back(layer[s]);
+    for (const std::vector<core::Tensor>& layer : output->attention)
+      maps.push_back(layer[s]);
   }
   return absl::OkStatus();
 }

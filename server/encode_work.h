@@ -18,15 +18,18 @@ namespace attnserve::server {
 // same way (dtype, attention override, returned layers) share a batch.
 class EncodeWork : public ScheduledRequest {
  public:
-  EncodeWork(std::vector<std::vector<int32_t>> token_ids, core::EncodeOptions options,
-             absl::Time deadline);
+  EncodeWork(std::vector<std::vector<int32_t>> token_ids,
+             core::EncodeOptions options, absl::Time deadline);
 
-  const std::vector<std::vector<int32_t>>& token_ids() const { return token_ids_; }
+  const std::vector<std::vector<int32_t>>& token_ids() const {
+    return token_ids_;
+  }
   const core::EncodeOptions& options() const { return options_; }
 
   // Result slots, one per sequence, written by ComputeEncodeBatch:
   //   hidden[s]: [len_s, hidden] FP32, the last layer's states
-  //   attention[s][i]: [heads, len_s, len_s] FP32, layer options().attention_layers[i]
+  //   attention[s][i]: [heads, len_s, len_s] FP32, layer
+  //   options().attention_layers[i]
   std::vector<core::Tensor> hidden;
   std::vector<std::vector<core::Tensor>> attention;
 
@@ -38,7 +41,8 @@ class EncodeWork : public ScheduledRequest {
 // The scheduler's compute function for a model: packs the batch's sequences
 // end to end (every entry is an EncodeWork with one batch key), runs the
 // encoder once and writes each sequence's slots.
-absl::Status ComputeEncodeBatch(const core::BertModel& model, const Batch& batch);
+absl::Status ComputeEncodeBatch(const core::BertModel& model,
+                                const Batch& batch);
 
 }  // namespace attnserve::server
 

@@ -1,7 +1,6 @@
 #include "server/encoder_service.h"
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -32,11 +31,11 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
     std::function<void(const absl::Status&)> done) {
   absl::StatusOr<PreparedEncode> prepared = PrepareEncode(request, *model);
   if (!prepared.ok()) return prepared.status();
-  auto work = std::make_shared<EncodeWork>(std::move(prepared->token_ids), prepared->options,
-                                           deadline);
+  auto work = std::make_shared<EncodeWork>(std::move(prepared->token_ids),
+                                           prepared->options, deadline);
   auto shaping = std::make_shared<const PreparedEncode>(*std::move(prepared));
-  work->set_done([work, shaping, model, response, done = std::move(done)](
-                     const absl::Status& status) {
+  work->set_done([work, shaping, model, response,
+                  done = std::move(done)](const absl::Status& status) {
     if (status.ok()) FillEncodeResponse(*shaping, *work, *model, response);
     done(status);
   });
@@ -46,8 +45,8 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
 class EncodeStreamReactor
     : public grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse> {
  public:
-  EncodeStreamReactor(grpc::CallbackServerContext* context, const ModelRegistry* registry,
-                      ShutdownGate* gate)
+  EncodeStreamReactor(grpc::CallbackServerContext* context,
+                      const ModelRegistry* registry, ShutdownGate* gate)
       : context_(context), registry_(registry), entry_(gate->Enter()) {
     if (!entry_.open()) {
       Finish(ToGrpcStatus(ShuttingDownError()));
@@ -61,7 +60,8 @@ class EncodeStreamReactor
       Finish(grpc::Status::OK);
       return;
     }
-    std::shared_ptr<const ServedModel> model = registry_->FindShared(request_.model());
+    std::shared_ptr<const ServedModel> model =
+        registry_->FindShared(request_.model());
     if (model == nullptr) {
       Finish(ToGrpcStatus(registry_->NotFoundError(request_.model())));
       return;
@@ -69,8 +69,8 @@ class EncodeStreamReactor
     response_.Clear();
     Scheduler* scheduler = model->scheduler;
     absl::StatusOr<std::shared_ptr<EncodeWork>> work =
-        MakeEncodeWork(request_, std::move(model), CallDeadline(*context_), &response_,
-                       [this](const absl::Status& status) {
+        MakeEncodeWork(request_, std::move(model), CallDeadline(*context_),
+                       &response_, [this](const absl::Status& status) {
                          if (status.ok()) {
                            StartWrite(&response_);
                          } else {
@@ -81,34 +81,19 @@ class EncodeStreamReactor
       Finish(ToGrpcStatus(work.status()));
       return;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (cancelled_) (*work)->MarkCancelled();
-      scheduler_ = scheduler;
-      current_ = *work;
-    }
-    scheduler->Submit(*std::move(work));
+    submission_.Submit(scheduler, *std::move(work));
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading"));
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                          "the client stopped reading"));
       return;
     }
     StartRead(&request_);
   }
 
-  void OnCancel() override {
-    Scheduler* scheduler;
-    std::shared_ptr<EncodeWork> current;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancelled_ = true;
-      scheduler = scheduler_;
-      current = current_;
-    }
-    if (scheduler != nullptr) scheduler->Cancel(*current);
-  }
+  void OnCancel() override { submission_.Cancel(); }
 
   void OnDone() override { delete this; }
 
@@ -118,31 +103,30 @@ class EncodeStreamReactor
   const ShutdownGate::Entry entry_;
   v1::EncodeRequest request_;
   v1::EncodeResponse response_;
-  std::mutex mu_;
-  bool cancelled_ = false;                // guarded by mu_
-  Scheduler* scheduler_ = nullptr;         // guarded by mu_
-  std::shared_ptr<EncodeWork> current_;  // guarded by mu_; the latest work
+  CancellableSubmission submission_;  // the latest request's work
 };
 
 }  // namespace
 
-EncoderServiceImpl::EncoderServiceImpl(const ModelRegistry* registry, ShutdownGate* gate)
+EncoderServiceImpl::EncoderServiceImpl(const ModelRegistry* registry,
+                                       ShutdownGate* gate)
     : registry_(registry), gate_(gate) {}
 
-grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(grpc::CallbackServerContext* context,
-                                                     const v1::EncodeRequest* request,
-                                                     v1::EncodeResponse* response) {
+grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(
+    grpc::CallbackServerContext* context, const v1::EncodeRequest* request,
+    v1::EncodeResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
   if (!reactor->admitted()) return reactor;
-  std::shared_ptr<const ServedModel> model = registry_->FindShared(request->model());
+  std::shared_ptr<const ServedModel> model =
+      registry_->FindShared(request->model());
   if (model == nullptr) {
     reactor->Finish(ToGrpcStatus(registry_->NotFoundError(request->model())));
     return reactor;
   }
   Scheduler* scheduler = model->scheduler;
   absl::StatusOr<std::shared_ptr<EncodeWork>> work =
-      MakeEncodeWork(*request, std::move(model), CallDeadline(*context), response,
-                     [reactor](const absl::Status& status) {
+      MakeEncodeWork(*request, std::move(model), CallDeadline(*context),
+                     response, [reactor](const absl::Status& status) {
                        reactor->Finish(ToGrpcStatus(status));
                      });
   if (!work.ok()) {
@@ -153,14 +137,14 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(grpc::CallbackServerContext
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse>* EncoderServiceImpl::EncodeStream(
-    grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse>*
+EncoderServiceImpl::EncodeStream(grpc::CallbackServerContext* context) {
   return new EncodeStreamReactor(context, registry_, gate_);
 }
 
-grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(grpc::CallbackServerContext* context,
-                                                       const v1::TokenizeRequest* request,
-                                                       v1::TokenizeResponse* response) {
+grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
+    grpc::CallbackServerContext* context, const v1::TokenizeRequest* request,
+    v1::TokenizeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const ServedModel* model = registry_->Find(request->model());
   if (model == nullptr) {
@@ -168,7 +152,8 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(grpc::CallbackServerConte
     return reactor;
   }
   if (request->texts_size() == 0) {
-    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("texts is empty, expected texts")));
+    reactor->Finish(ToGrpcStatus(
+        absl::InvalidArgumentError("texts is empty, expected texts")));
     return reactor;
   }
   core::TokenizeOptions options;
@@ -178,7 +163,8 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(grpc::CallbackServerConte
         model->tokenizer->Tokenize(request->texts(i), options);
     if (!tokens.ok()) {
       reactor->Finish(ToGrpcStatus(absl::Status(
-          tokens.status().code(), absl::StrCat("texts[", i, "]: ", tokens.status().message()))));
+          tokens.status().code(),
+          absl::StrCat("texts[", i, "]: ", tokens.status().message()))));
       return reactor;
     }
     v1::Tokenization* out = response->add_results();
@@ -195,9 +181,9 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(grpc::CallbackServerConte
   return reactor;
 }
 
-grpc::ServerUnaryReactor* EncoderServiceImpl::ListModels(grpc::CallbackServerContext* context,
-                                                         const v1::ListModelsRequest*,
-                                                         v1::ListModelsResponse* response) {
+grpc::ServerUnaryReactor* EncoderServiceImpl::ListModels(
+    grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
+    v1::ListModelsResponse* response) {
   for (const auto& served : registry_->models()) {
     const core::BertConfig& config = served->model->config;
     v1::ModelInfo* info = response->add_models();

@@ -12,7 +12,8 @@ namespace attnserve::server {
 namespace {
 
 absl::Status Prefixed(absl::string_view model, const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat("model ", model, ": ", status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat("model ", model, ": ", status.message()));
 }
 
 }  // namespace
@@ -24,10 +25,12 @@ absl::StatusOr<ModelSpec> ParseModelSpec(absl::string_view flag_value) {
     return absl::InvalidArgumentError(
         absl::StrCat("--model ", flag_value, ": expected NAME=DIR or demo"));
   }
-  return ModelSpec{std::string(flag_value.substr(0, eq)), std::string(flag_value.substr(eq + 1))};
+  return ModelSpec{std::string(flag_value.substr(0, eq)),
+                   std::string(flag_value.substr(eq + 1))};
 }
 
-absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(const ModelSpec& spec) {
+absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
+    const ModelSpec& spec) {
   auto served = std::make_shared<ServedModel>();
   served->name = spec.name;
   served->directory = spec.directory;
@@ -51,13 +54,15 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(const ModelSpec& sp
   }
   const int64_t model_vocab = served->model->config.vocab_size;
   if (static_cast<int64_t>(served->tokenizer->vocab_size()) > model_vocab) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model ", spec.name, ": the tokenizer has ", served->tokenizer->vocab_size(),
-        " tokens but config.json vocab_size is ", model_vocab));
+    return absl::InvalidArgumentError(
+        absl::StrCat("model ", spec.name, ": the tokenizer has ",
+                     served->tokenizer->vocab_size(),
+                     " tokens but config.json vocab_size is ", model_vocab));
   }
   served->max_length = served->model->max_length;
   if (served->tokenizer->max_length() > 0) {
-    served->max_length = std::min(served->max_length, served->tokenizer->max_length());
+    served->max_length =
+        std::min(served->max_length, served->tokenizer->max_length());
   }
   served->architecture = served->model->config.architecture;
   return served;
@@ -67,7 +72,8 @@ const ServedModel* ModelRegistry::Find(absl::string_view name) const {
   return FindShared(name).get();
 }
 
-std::shared_ptr<const ServedModel> ModelRegistry::FindShared(absl::string_view name) const {
+std::shared_ptr<const ServedModel> ModelRegistry::FindShared(
+    absl::string_view name) const {
   if (models_.empty()) return nullptr;
   if (name.empty()) return models_[0];
   for (const auto& m : models_) {
@@ -80,11 +86,13 @@ absl::Status ModelRegistry::NotFoundError(absl::string_view name) const {
   std::vector<std::string> names;
   for (const auto& m : models_) names.push_back(m->name);
   if (names.empty()) {
-    return absl::NotFoundError(absl::StrCat("model \"", name, "\" is not served: the server "
+    return absl::NotFoundError(absl::StrCat("model \"", name,
+                                            "\" is not served: the server "
                                             "was started without --model"));
   }
-  return absl::NotFoundError(absl::StrCat("model \"", name, "\" is not served; served: ",
-                                          absl::StrJoin(names, ", ")));
+  return absl::NotFoundError(
+      absl::StrCat("model \"", name,
+                   "\" is not served; served: ", absl::StrJoin(names, ", ")));
 }
 
 }  // namespace attnserve::server

@@ -17,7 +17,7 @@ namespace attnserve::server {
 // A model the server serves: the encoder weights and the tokenizer.
 struct ServedModel {
   std::string name;
-  std::string directory;  // "" for the built-in demo model
+  std::string directory;     // "" for the built-in demo model
   std::string architecture;  // config.json architectures[0], e.g. "BertModel"
   std::shared_ptr<const core::BertModel> model;
   std::shared_ptr<const core::WordPieceTokenizer> tokenizer;
@@ -38,7 +38,8 @@ absl::StatusOr<ModelSpec> ParseModelSpec(absl::string_view flag_value);
 
 // Loads one model: the directory's config.json, model.safetensors and
 // tokenizer files (or the demo model). Errors name the model and the file.
-absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(const ModelSpec& spec);
+absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
+    const ModelSpec& spec);
 
 // The models named by --model, the first being the default.
 class ModelRegistry {
@@ -51,8 +52,12 @@ class ModelRegistry {
   std::shared_ptr<const ServedModel> FindShared(absl::string_view name) const;
   // NOT_FOUND naming `name` and the served models.
   absl::Status NotFoundError(absl::string_view name) const;
-  const std::vector<std::shared_ptr<const ServedModel>>& models() const { return models_; }
-  std::string default_name() const { return models_.empty() ? "" : models_[0]->name; }
+  const std::vector<std::shared_ptr<const ServedModel>>& models() const {
+    return models_;
+  }
+  std::string default_name() const {
+    return models_.empty() ? "" : models_[0]->name;
+  }
 
  private:
   std::vector<std::shared_ptr<const ServedModel>> models_;

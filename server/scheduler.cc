@@ -116,11 +116,11 @@ void Scheduler::Submit(std::shared_ptr<ScheduledRequest> request) {
       reason = ShedReason::kShutdown;
       rejection = absl::UnavailableError(
           absl::StrCat("scheduler '", options_.name, "' is shutting down"));
+    } else if (r.deadline() <= now) {  // even if also cancelled, see Cancel
+      reason = ShedReason::kDeadline;
+      rejection = DroppedStatus(reason);
     } else if (r.cancelled()) {
       reason = ShedReason::kCancelled;
-      rejection = DroppedStatus(reason);
-    } else if (r.deadline() <= now) {
-      reason = ShedReason::kDeadline;
       rejection = DroppedStatus(reason);
     } else if (former_.queued_sequences() + r.num_sequences() >
                options_.max_queue_size) {
@@ -153,10 +153,14 @@ void Scheduler::Cancel(ScheduledRequest& request) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (request.owner_ != this || request.finished_) return;
+    // gRPC cancels a call when its deadline passes, often before the deadline
+    // thread gets to it: that is an expiry, not the client's cancellation.
+    const ShedReason reason = request.deadline() <= clock_.Now()
+                                  ? ShedReason::kDeadline
+                                  : ShedReason::kCancelled;
     const int64_t dropped = former_.Remove(request);
     if (dropped > 0) ReportQueueDepth();
-    Fail(request, DroppedStatus(ShedReason::kCancelled), ShedReason::kCancelled,
-         dropped, &outcomes);
+    Fail(request, DroppedStatus(reason), reason, dropped, &outcomes);
   }
   Deliver(outcomes);
 }

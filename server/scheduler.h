@@ -130,8 +130,10 @@ class Scheduler {
 
   // Marks `request` (submitted to this scheduler) cancelled; if it has not
   // completed yet, drops its queued sequences and runs done(CANCELLED) on
-  // this thread. Batches already computing its other sequences finish, their
-  // results are discarded. Safe to call at any time, repeatedly.
+  // this thread (done(DEADLINE_EXCEEDED), shed as a deadline, if its deadline
+  // has passed: gRPC cancels calls at their deadline). Batches already
+  // computing its other sequences finish, their results are discarded. Safe to
+  // call at any time, repeatedly.
   void Cancel(ScheduledRequest& request);
 
   // Stops accepting (later Submits get UNAVAILABLE), computes everything

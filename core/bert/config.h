@@ -11,9 +11,10 @@ namespace attnserve::core {
 
 // GELU variants of Hugging Face `hidden_act`.
 enum class Activation {
-  kGeluErf,   // "gelu": x * Phi(x)
-  kGeluTanh,  // "gelu_new", "gelu_pytorch_tanh", "gelu_fast": tanh
-              // approximation
+  // "gelu": x * Phi(x), the exact erf form
+  kGeluErf,
+  // "gelu_new", "gelu_pytorch_tanh", "gelu_fast": the tanh approximation
+  kGeluTanh,
 };
 
 // The fields of a BERT-family config.json that the encoder uses.

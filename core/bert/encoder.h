@@ -16,10 +16,12 @@ namespace attnserve::core {
 // Token ids of several sequences packed end to end, as TEI's backends take
 // them: no padding anywhere.
 struct PackedBatch {
-  std::vector<int32_t> token_ids;  // [total_tokens], special tokens included
-  std::vector<int32_t> token_type_ids;  // [total_tokens], or empty: all 0
-  std::vector<int64_t>
-      offsets;  // [n_seq + 1]; sequence s is [offsets[s], offsets[s+1])
+  // [total_tokens], special tokens included
+  std::vector<int32_t> token_ids;
+  // [total_tokens], or empty: all 0
+  std::vector<int32_t> token_type_ids;
+  // [n_seq + 1]: sequence s is tokens [offsets[s], offsets[s + 1])
+  std::vector<int64_t> offsets;
 };
 
 struct EncodeOptions {
@@ -32,10 +34,10 @@ struct EncodeOptions {
 };
 
 struct EncoderOutput {
-  Tensor
-      hidden;  // [total_tokens, hidden] FP32, last layer, packed like the input
-  // attention[i][s]: layer attention_layers[i], sequence s: [heads, len_s,
-  // len_s] FP32
+  // [total_tokens, hidden] FP32: the last layer, packed like the input
+  Tensor hidden;
+  // attention[i][s]: layer attention_layers[i] of sequence s,
+  // [heads, len_s, len_s] FP32
   std::vector<std::vector<Tensor>> attention;
 };
 
@@ -55,8 +57,8 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
 Tensor Pool(const Tensor& hidden, absl::Span<const int64_t> offsets,
             Pooling pooling);
 
-// rows: [n, d] FP32, each row scaled to unit L2 norm in place (zero rows stay
-// 0).
+// rows: [n, d] FP32; each row is scaled to unit L2 norm in place (a zero row
+// stays zero).
 void L2NormalizeRows(Tensor* rows);
 
 // One layer's learned attention block over caller hidden states, like torch's
@@ -64,12 +66,14 @@ void L2NormalizeRows(Tensor* rows);
 // no residual, no LayerNorm.
 struct MultiHeadAttendInputs {
   int64_t layer = 0;
-  Tensor hidden;   // [batch, seq, hidden_size] FP32
-  Tensor context;  // [batch, ctx_len, hidden_size] FP32; empty() -> hidden
-                   // (self-attention)
+  // [batch, seq, hidden_size] FP32
+  Tensor hidden;
+  // [batch, ctx_len, hidden_size] FP32; empty() -> hidden (self-attention)
+  Tensor context;
   AttentionSpec spec;
-  std::vector<uint32_t>
-      lengths;  // empty, or per batch item: valid context length
+  // Empty, or per batch item the valid context length (keys past it are
+  // padding).
+  std::vector<uint32_t> lengths;
   bool return_weights = false;
 };
 //   output: [batch, seq, hidden_size] FP32

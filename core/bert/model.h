@@ -73,10 +73,10 @@ absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModel(
 
 // The sentence-transformers defaults of a model directory.
 struct SentenceTransformersModules {
-  std::string
-      pooling_path;  // e.g. "1_Pooling"; empty when there is no Pooling module
-  bool normalize =
-      false;  // a sentence_transformers.models.Normalize module is present
+  // The Pooling module's folder, e.g. "1_Pooling"; empty when there is none.
+  std::string pooling_path;
+  // A sentence_transformers.models.Normalize module is present.
+  bool normalize = false;
 };
 // Parses the text of modules.json. Pure function.
 absl::StatusOr<SentenceTransformersModules> ParseModulesJson(

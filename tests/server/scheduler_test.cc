@@ -202,6 +202,7 @@ TEST(BatchFormerTest, DropsCancelledAndExpiredRequestsWhenReached) {
   former.Enqueue(cancelled, kStart - absl::Seconds(1));
   former.Enqueue(live, kStart - absl::Seconds(1));
   cancelled->MarkCancelled();
+  expired->MarkCancelled();  // as gRPC does at the deadline: still an expiry
   Batch batch;
   std::vector<DroppedRequest> dropped;
   former.FormBatch(kStart, &batch, &dropped);
@@ -695,6 +696,38 @@ TEST(SchedulerTest, CancelledWorkIsNeverComputed) {
   scheduler->Shutdown();
   EXPECT_EQ(observer.sheds["cancelled"], 2);
   EXPECT_EQ(observer.shed_sequences["cancelled"], 3);
+}
+
+// gRPC cancels a call when its deadline passes; whether that cancellation or
+// the deadline thread gets to the request first, it is an expiry.
+TEST(SchedulerTest, CancelAfterTheDeadlineIsADeadlineExpiry) {
+  FakeClock clock;
+  Harness harness;
+  CountingObserver observer;
+  auto scheduler = Start(Options(8), harness, &clock, &observer);
+  harness.Hold();
+  scheduler->Submit(harness.Request(0, {1}));
+  harness.AwaitBatchesStarted(1);
+  auto expiring = harness.Request(1, {1, 1}, kStart + absl::Milliseconds(5));
+  scheduler->Submit(expiring);
+  clock.Advance(absl::Milliseconds(5));
+  scheduler->Cancel(*expiring);
+  harness.AwaitCompleted(1);
+  EXPECT_EQ(harness.completion(1).status.code(),
+            absl::StatusCode::kDeadlineExceeded);
+  // Cancelled and expired before Submit: refused as expired.
+  auto late = harness.Request(2, {1}, kStart);
+  late->MarkCancelled();
+  scheduler->Submit(late);
+  EXPECT_EQ(harness.completion(2).status.code(),
+            absl::StatusCode::kDeadlineExceeded);
+  harness.Release();
+  harness.AwaitCompletions(3);
+  scheduler->Shutdown();
+  EXPECT_EQ(harness.computed(), (std::multiset<std::pair<int, int>>{{0, 0}}));
+  EXPECT_EQ(observer.sheds["deadline"], 2);
+  EXPECT_EQ(observer.shed_sequences["deadline"], 3);
+  EXPECT_EQ(observer.sheds["cancelled"], 0);
 }
 
 TEST(SchedulerTest, CancellingASplitRequestDropsItsRemainingSequences) {

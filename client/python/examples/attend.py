@@ -5,9 +5,11 @@ against numpy: softmax(Q K^T / sqrt(d)) V.
   /usr/bin/python3 client/python/examples/attend.py [--address 127.0.0.1:50051]
 
 Generates the Python stubs first (client/python/gen_stubs.py, protoc +
-grpc_python_plugin) into client/python/attnserve_client/_gen when missing.
+grpc_python_plugin) into client/python/attnserve_client/_gen (or $ATTNSERVE_STUBS_DIR)
+when missing.
 """
 import argparse
+import os
 import pathlib
 import sys
 
@@ -15,7 +17,8 @@ import grpc
 import numpy as np
 
 PYTHON_DIR = pathlib.Path(__file__).resolve().parent.parent
-GEN_DIR = PYTHON_DIR / "attnserve_client" / "_gen"
+GEN_DIR = pathlib.Path(os.environ.get("ATTNSERVE_STUBS_DIR") or
+                       PYTHON_DIR / "attnserve_client" / "_gen")
 if not (GEN_DIR / "attnserve" / "v1" / "attnserve_pb2.py").exists():
     sys.path.insert(0, str(PYTHON_DIR))
     import gen_stubs

@@ -40,7 +40,7 @@ def main():
         ax.axis("off")
         if h >= heads:
             continue
-        ax.imshow(maps[h], cmap="viridis", vmin=0, vmax=1)
+        ax.imshow(maps[h], cmap="viridis", vmin=0)  # scaled to each head's largest weight
         ax.set_title(f"head {h}", fontsize=9)
         if len(labels) <= 24:
             ax.axis("on")

@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""Serving benchmark (issue 5): attnserve with a MiniLM-L6-sized model driven by attnbench.
+
+  /usr/bin/python3 bench/serve_bench.py [--build_dir build] [--duration 15] [--clients 64]
+
+Model: random weights (BERT init, N(0, 0.02)) in a Hugging Face directory written by
+bench/peers/torch_bert.py's random_bert_dir: hidden 384, 6 layers, 12 heads, FFN 1536, as
+all-MiniLM-L6-v2. Its vocab.txt holds the special tokens, single characters and the words
+attnbench builds texts from (read from client/attnbench.cc), so a text of n words is n + 2
+tokens. Timing does not depend on the weights' values.
+
+Workload: one text per call, 8..64 tokens (uniform, a fixed list of lengths shared by every
+run). In one run it measures
+  1. closed loop, --clients concurrent calls, the default batching server;
+  2. the same at --max_batch_size 1;
+  3. the core encoder offline (build/bin/encoder_timing) on batches of the same lengths, as
+     many texts per batch as the server's mean batch size in (1);
+  4. open loop (Poisson) at 50% and at 200% of the capacity measured in (1), on the default
+     server (--max_queue_size 64): shed ratio, latency percentiles of accepted calls, and the
+     server's RSS (VmRSS sampled every 0.25 s, VmHWM at the end).
+Prints a Markdown table (for bench/RESULTS.md) and the raw figures as JSON.
+"""
+import argparse
+import json
+import os
+import pathlib
+import platform
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SOURCE_DIR = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SOURCE_DIR / "bench" / "peers"))
+sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
+from attnserve_process import AttnServe  # noqa: E402
+from torch_bert import random_bert_dir  # noqa: E402
+
+MINILM = dict(hidden=384, layers=6, heads=12, intermediate=1536)
+
+
+def attnbench_words():
+    source = (SOURCE_DIR / "client" / "attnbench.cc").read_text()
+    block = re.search(r"kWords\[\] = \{(.*?)\};", source, re.S).group(1)
+    return re.findall(r'"([^"]+)"', block)
+
+
+def write_model(path):
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab += list(".,!?;:'\"()-") + [str(d) for d in range(10)]
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab += letters + ["##" + c for c in letters]
+    vocab += [w for w in attnbench_words() if w not in vocab]
+    random_bert_dir(path, vocab=len(vocab), **MINILM)
+    (pathlib.Path(path) / "vocab.txt").write_text("\n".join(vocab) + "\n")
+
+
+def cpu_model():
+    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    match = re.search(r"Model name:\s*(.+)", out)
+    return match.group(1).strip() if match else platform.processor()
+
+
+def loadavg():
+    return pathlib.Path("/proc/loadavg").read_text().split()[:3]
+
+
+def proc_status_kib(pid, field):
+    match = re.search(rf"^{field}:\s+(\d+) kB", pathlib.Path(f"/proc/{pid}/status").read_text(),
+                      re.M)
+    return int(match.group(1))
+
+
+class RssSampler:
+    """Samples VmRSS of `pid` every 0.25 s while active."""
+
+    def __init__(self, pid):
+        self.pid, self.samples, self.stop = pid, [], threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.wait(0.25):
+            self.samples.append(proc_status_kib(self.pid, "VmRSS"))
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join()
+        return self.samples
+
+
+def attnbench(args, server, *flags):
+    argv = [str(args.build_dir / "bin" / "attnbench"), "--address", server.address,
+            "--metrics_address", server.metrics_address, "--method", "encode",
+            "--texts_per_request", "1", "--lengths_file", str(args.lengths_file),
+            "--duration", str(args.duration), "--warmup", str(args.warmup), "--json", *flags]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=args.duration * 4 + 120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr}")
+    report = json.loads(done.stdout)
+    print(f"  attnbench {' '.join(flags)}: {report['requests_per_s']:.1f} req/s, "
+          f"p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms, "
+          f"errors {report['errors']}", file=sys.stderr)
+    return report
+
+
+def start_server(args, model_dir, *flags):
+    return AttnServe(args.build_dir, ["--model", f"minilm={model_dir}", "--compute_threads",
+                                      str(args.threads), *flags], metrics=True)
+
+
+def offline_tokens_per_s(args, model_dir, lengths, batch):
+    """The core encoder on consecutive batches of `batch` texts of `lengths`."""
+    total_ms, total_tokens = 0.0, 0
+    for begin in range(0, len(lengths) - batch + 1, batch):
+        chunk = lengths[begin:begin + batch]
+        out = subprocess.run(
+            [str(args.build_dir / "bin" / "encoder_timing"), "--model_dir", str(model_dir),
+             "--threads", str(args.threads), "--reps", str(args.reps), "--dtype", "fp32",
+             "--lengths", ",".join(map(str, chunk))],
+            capture_output=True, text=True, check=True).stdout
+        report = json.loads(out)
+        total_ms += report["ms"]
+        total_tokens += report["tokens"]
+    return total_tokens / (total_ms / 1e3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--build_dir", type=pathlib.Path, default=SOURCE_DIR / "build")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per measurement")
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="--compute_threads")
+    parser.add_argument("--reps", type=int, default=20, help="encoder_timing repetitions")
+    args = parser.parse_args()
+
+    figures = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_model(),
+               "loadavg_start": loadavg(), "args": {k: str(v) for k, v in vars(args).items()}}
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = pathlib.Path(tmp) / "minilm_l6_random"
+        write_model(model_dir)
+        rng = random.Random(5)
+        lengths = [rng.randint(8, 64) for _ in range(1024)]
+        args.lengths_file = pathlib.Path(tmp) / "lengths.txt"
+        args.lengths_file.write_text(" ".join(map(str, lengths)) + "\n")
+        clients = str(args.clients)
+
+        print("max_batch_size 1 server", file=sys.stderr)
+        server = start_server(args, model_dir, "--max_batch_size", "1",
+                              "--max_queue_size", "1024")
+        try:
+            unbatched = attnbench(args, server, "--concurrency", clients)
+        finally:
+            server.stop()
+
+        print("default batching server (--max_queue_size 64)", file=sys.stderr)
+        server = start_server(args, model_dir)
+        pid = server.process.pid
+        try:
+            rss_start = proc_status_kib(pid, "VmRSS")
+            batched = attnbench(args, server, "--concurrency", clients)
+            capacity = batched["requests_per_s"]
+            rss_after_closed = proc_status_kib(pid, "VmRSS")
+            half = attnbench(args, server, "--rate", f"{capacity * 0.5:.2f}")
+            sampler = RssSampler(pid)
+            double = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
+            rss_double = sampler.finish()
+            hwm = proc_status_kib(pid, "VmHWM")
+        finally:
+            server.stop()
+
+        mean_batch = batched["batch_size_mean"]["minilm"]
+        offline_batch = max(1, round(mean_batch))
+        offline = offline_tokens_per_s(args, model_dir, lengths, offline_batch)
+    figures["loadavg_end"] = loadavg()
+
+    shed = double["errors"].get("RESOURCE_EXHAUSTED", 0)
+    unexpected = {k: v for k, v in double["errors"].items() if k != "RESOURCE_EXHAUSTED"}
+    calls = double["requests"] + double["error_calls"]
+    figures.update(
+        unbatched=unbatched, batched=batched, half_load=half, double_load=double,
+        offline_batch=offline_batch, offline_tokens_per_s=offline,
+        batched_over_unbatched=batched["tokens_per_s"] / unbatched["tokens_per_s"],
+        batched_over_offline=batched["tokens_per_s"] / offline,
+        shed_ratio=shed / calls if calls else 0.0, unexpected_errors=unexpected,
+        p99_double_over_half=double["p99_ms"] / half["p99_ms"],
+        rss_kib={"start": rss_start, "after_closed_loop": rss_after_closed,
+                 "during_2x_min": min(rss_double), "during_2x_max": max(rss_double),
+                 "during_2x_last": rss_double[-1], "vm_hwm": hwm})
+
+    f = figures
+    rss = f["rss_kib"]
+    print(f"""
+Model: random-weight MiniLM-L6 size (hidden 384, 6 layers, 12 heads, FFN 1536), FP32,
+`--compute_threads {args.threads}`; one text per call, 8..64 tokens; {args.clients} closed-loop
+clients; {args.duration:g} s per measurement after {args.warmup:g} s warm-up.
+CPU: {f['cpu']}; load average at start {' '.join(f['loadavg_start'])}, at end
+{' '.join(f['loadavg_end'])} (the 2 cores are shared with other work).
+
+| configuration | calls/s | tokens/s | p50 ms | p99 ms | mean batch |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| batching (defaults), {args.clients} clients | {batched['requests_per_s']:.1f} | {batched['tokens_per_s']:.0f} | {batched['p50_ms']:.1f} | {batched['p99_ms']:.1f} | {mean_batch:.1f} |
+| `--max_batch_size 1`, {args.clients} clients | {unbatched['requests_per_s']:.1f} | {unbatched['tokens_per_s']:.0f} | {unbatched['p50_ms']:.1f} | {unbatched['p99_ms']:.1f} | {unbatched['batch_size_mean']['minilm']:.1f} |
+| core encoder offline, batches of {offline_batch} | | {offline:.0f} | | | {offline_batch} |
+| open loop 50% of capacity ({half['rate']:.0f}/s) | {half['requests_per_s']:.1f} | {half['tokens_per_s']:.0f} | {half['p50_ms']:.1f} | {half['p99_ms']:.1f} | |
+| open loop 200% of capacity ({double['rate']:.0f}/s) | {double['requests_per_s']:.1f} | {double['tokens_per_s']:.0f} | {double['p50_ms']:.1f} | {double['p99_ms']:.1f} | |
+
+| target | measured |
+| --- | --- |
+| batched >= 4x `--max_batch_size 1` | {f['batched_over_unbatched']:.2f}x |
+| batched >= 80% of offline core | {100 * f['batched_over_offline']:.0f}% |
+| 2x capacity: excess shed with RESOURCE_EXHAUSTED | {100 * f['shed_ratio']:.0f}% of calls shed; other errors: {unexpected or 'none'} |
+| 2x capacity: p99 of accepted <= 3x p99 at 50% | {f['p99_double_over_half']:.2f}x ({double['p99_ms']:.1f} vs {half['p99_ms']:.1f} ms) |
+| RSS flat | VmRSS {rss['start'] / 1024:.0f} MiB at start, {rss['after_closed_loop'] / 1024:.0f} MiB after the closed loop, {rss['during_2x_min'] / 1024:.0f}..{rss['during_2x_max'] / 1024:.0f} MiB during the 2x run; peak (VmHWM) {rss['vm_hwm'] / 1024:.0f} MiB |
+""")
+    print(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()

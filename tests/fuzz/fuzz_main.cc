@@ -2,6 +2,7 @@
 // LLVMFuzzerTestOneInput once on every file named on the command line, or on
 // every regular file of a directory named there (a corpus). A crash or a
 // sanitizer report fails the run; otherwise it prints how many inputs ran.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
       for (const auto& entry : std::filesystem::directory_iterator(arg)) {
         if (entry.is_regular_file()) files.push_back(entry.path());
       }
+      std::sort(files.begin(), files.end());
     } else {
       files.push_back(arg);
     }

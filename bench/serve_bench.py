@@ -13,12 +13,19 @@ Workload: one text per call, 8..64 tokens (uniform, a fixed list of lengths shar
 run). In one run it measures
   1. closed loop, --clients concurrent calls, the default batching server;
   2. the same at --max_batch_size 1;
-  3. the core encoder offline (build/bin/encoder_timing) on batches of the same lengths, as
-     many texts per batch as the server's mean batch size in (1);
+  3. the core encoder offline (build/bin/encoder_timing, median of --reps passes) on batches
+     of the same lengths, as many texts per batch as the server's mean batch size in (1),
+     measured right after (1) while the server idles;
   4. open loop (Poisson) at 50% and at 200% of the capacity measured in (1), on the default
      server (--max_queue_size 64): shed ratio, latency percentiles of accepted calls, and the
-     server's RSS (VmRSS sampled every 0.25 s, VmHWM at the end).
+     server's RSS (VmRSS sampled every 0.25 s, VmHWM at the end); and 200% again on a
+     server whose queue holds one batch (--max_queue_size 32).
 Prints a Markdown table (for bench/RESULTS.md) and the raw figures as JSON.
+
+OMP_WAIT_POLICY defaults to passive for the server and encoder_timing alike: on a machine
+whose 2 cores are shared with other busy processes, libgomp's spinning threads made a
+2-thread encode of 36 tokens take 1156 ms instead of 11 ms (load average 13), so the
+default policy gives timings that swing by 100x from one minute to the next.
 """
 import argparse
 import json
@@ -135,8 +142,13 @@ def main():
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="--compute_threads")
-    parser.add_argument("--reps", type=int, default=20, help="encoder_timing repetitions")
+    parser.add_argument("--reps", type=int, default=10, help="encoder_timing repetitions")
+    parser.add_argument("--omp_wait_policy", default="passive",
+                        help="OMP_WAIT_POLICY of the server and encoder_timing alike; empty "
+                             "leaves libgomp's default (spinning)")
     args = parser.parse_args()
+    if args.omp_wait_policy:
+        os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy
 
     figures = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_model(),
                "loadavg_start": loadavg(), "args": {k: str(v) for k, v in vars(args).items()}}
@@ -165,6 +177,11 @@ def main():
             batched = attnbench(args, server, "--concurrency", clients)
             capacity = batched["requests_per_s"]
             rss_after_closed = proc_status_kib(pid, "VmRSS")
+            # Offline right after, while the server idles: the machine's load changes over
+            # time, so the two figures to compare are measured close together.
+            mean_batch = batched["batch_size_mean"]["minilm"]
+            offline_batch = max(1, round(mean_batch))
+            offline = offline_tokens_per_s(args, model_dir, lengths[:128], offline_batch)
             half = attnbench(args, server, "--rate", f"{capacity * 0.5:.2f}")
             sampler = RssSampler(pid)
             double = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
@@ -173,9 +190,14 @@ def main():
         finally:
             server.stop()
 
-        mean_batch = batched["batch_size_mean"]["minilm"]
-        offline_batch = max(1, round(mean_batch))
-        offline = offline_tokens_per_s(args, model_dir, lengths, offline_batch)
+        print("2x capacity with the queue bounded to one batch (--max_queue_size 32)",
+              file=sys.stderr)
+        server = start_server(args, model_dir, "--max_queue_size", "32")
+        try:
+            double_small_queue = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
+        finally:
+            server.stop()
+
     figures["loadavg_end"] = loadavg()
 
     shed = double["errors"].get("RESOURCE_EXHAUSTED", 0)
@@ -183,6 +205,7 @@ def main():
     calls = double["requests"] + double["error_calls"]
     figures.update(
         unbatched=unbatched, batched=batched, half_load=half, double_load=double,
+        double_load_queue_32=double_small_queue,
         offline_batch=offline_batch, offline_tokens_per_s=offline,
         batched_over_unbatched=batched["tokens_per_s"] / unbatched["tokens_per_s"],
         batched_over_offline=batched["tokens_per_s"] / offline,
@@ -196,7 +219,7 @@ def main():
     rss = f["rss_kib"]
     print(f"""
 Model: random-weight MiniLM-L6 size (hidden 384, 6 layers, 12 heads, FFN 1536), FP32,
-`--compute_threads {args.threads}`; one text per call, 8..64 tokens; {args.clients} closed-loop
+`--compute_threads {args.threads}`, OMP_WAIT_POLICY={args.omp_wait_policy or "(default)"}; one text per call, 8..64 tokens; {args.clients} closed-loop
 clients; {args.duration:g} s per measurement after {args.warmup:g} s warm-up.
 CPU: {f['cpu']}; load average at start {' '.join(f['loadavg_start'])}, at end
 {' '.join(f['loadavg_end'])} (the 2 cores are shared with other work).
@@ -208,6 +231,7 @@ CPU: {f['cpu']}; load average at start {' '.join(f['loadavg_start'])}, at end
 | core encoder offline, batches of {offline_batch} | | {offline:.0f} | | | {offline_batch} |
 | open loop 50% of capacity ({half['rate']:.0f}/s) | {half['requests_per_s']:.1f} | {half['tokens_per_s']:.0f} | {half['p50_ms']:.1f} | {half['p99_ms']:.1f} | |
 | open loop 200% of capacity ({double['rate']:.0f}/s) | {double['requests_per_s']:.1f} | {double['tokens_per_s']:.0f} | {double['p50_ms']:.1f} | {double['p99_ms']:.1f} | |
+| open loop 200%, `--max_queue_size 32` | {double_small_queue['requests_per_s']:.1f} | {double_small_queue['tokens_per_s']:.0f} | {double_small_queue['p50_ms']:.1f} | {double_small_queue['p99_ms']:.1f} | |
 
 | target | measured |
 | --- | --- |

@@ -1,5 +1,6 @@
 #include "core/dnnl_context.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -45,6 +46,20 @@ dnnl::memory DnnlContext::ThreadScratchpad(const dnnl::primitive& p) {
 size_t DnnlContext::cached_primitives() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cache_.size();
+}
+
+size_t DnnlContext::capacity() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return capacity_;
+}
+
+void DnnlContext::set_capacity(size_t capacity) {
+  std::lock_guard<std::mutex> lock(mu_);
+  capacity_ = std::max<size_t>(1, capacity);
+  while (lru_.size() > capacity_) {
+    cache_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
 }
 
 std::string DnnlContext::CpuIsaName() {

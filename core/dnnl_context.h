@@ -1,6 +1,7 @@
 #ifndef ATTNSERVE_CORE_DNNL_CONTEXT_H_
 #define ATTNSERVE_CORE_DNNL_CONTEXT_H_
 
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,17 +26,31 @@ class DnnlContext {
 
   // The primitive cached under `key`, created by `create` the first time.
   // P is a dnnl primitive type (dnnl::matmul, dnnl::softmax_forward, ...).
+  // The cache keeps the `capacity()` most recently used primitives, so
+  // requests of ever new shapes cannot grow memory without bound; an evicted
+  // primitive stays valid for whoever still holds it (primitives are shared
+  // handles).
   template <class P>
   P GetOrCreate(const std::string& key, absl::FunctionRef<P()> create) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
-    if (it != cache_.end()) return *static_cast<const P*>(it->second.get());
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return *static_cast<const P*>(it->second->second.get());
+    }
     auto p = std::make_shared<P>(create());
-    cache_.emplace(key, p);
+    lru_.emplace_front(key, p);
+    cache_.emplace(key, lru_.begin());
+    while (lru_.size() > capacity_) {
+      cache_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
     return *p;
   }
 
   size_t cached_primitives() const;
+  size_t capacity() const;
+  void set_capacity(size_t capacity);  // >= 1
 
   // Attributes every cached primitive is created with: a user-managed
   // scratchpad. oneDNN's library-managed scratchpad is shared between
@@ -55,7 +70,11 @@ class DnnlContext {
   DnnlContext();
   dnnl::engine engine_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<dnnl::primitive>> cache_;
+  using Entry = std::pair<std::string, std::shared_ptr<dnnl::primitive>>;
+  size_t capacity_ = 1024;  // guarded by mu_
+  std::list<Entry> lru_;    // guarded by mu_; most recently used first
+  std::unordered_map<std::string, std::list<Entry>::iterator>
+      cache_;  // guarded by mu_
 };
 
 }  // namespace attnserve::core

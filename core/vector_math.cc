@@ -177,12 +177,8 @@ ATTNSERVE_AVX512 float ExpAndSumAvx512(float* x, int64_t n, float scale,
   __m512 vsum = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = TailMask(std::min<int64_t>(16, n - j));
-    // Clamped to <= 0: shift is the row's max of x * scale, but the FMA keeps
-    // the rounding error of that product, which for scores ~1e12 is > 88
-    // and would overflow exp to Inf (then NaN weights).
-    const __m512 e = Exp(_mm512_min_ps(
-        _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + j), s, minus_shift),
-        _mm512_setzero_ps()));
+    const __m512 e =
+        Exp(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + j), s, minus_shift));
     vsum = _mm512_mask_add_ps(vsum, m, vsum, e);
     _mm512_mask_storeu_ps(x + j, m, e);
   }
@@ -217,12 +213,8 @@ ExpAndSumToBF16Avx512Bf16(const float* x, int64_t n, float scale, float shift,
   __m512 vsum = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = TailMask(std::min<int64_t>(16, n - j));
-    // Clamped to <= 0: shift is the row's max of x * scale, but the FMA keeps
-    // the rounding error of that product, which for scores ~1e12 is > 88
-    // and would overflow exp to Inf (then NaN weights).
-    const __m512 e = Exp(_mm512_min_ps(
-        _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + j), s, minus_shift),
-        _mm512_setzero_ps()));
+    const __m512 e =
+        Exp(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + j), s, minus_shift));
     vsum = _mm512_mask_add_ps(vsum, m, vsum, e);
     const __m256bh packed = _mm512_cvtneps_pbh(e);
     _mm256_mask_storeu_epi16(dst + j, m,
@@ -310,7 +302,7 @@ float ExpAndSum(float* x, int64_t n, float scale, float shift) {
   if (UseAvx512()) return ExpAndSumAvx512(x, n, scale, shift);
   float sum = 0;
   for (int64_t j = 0; j < n; ++j) {
-    x[j] = std::exp(std::min(x[j] * scale - shift, 0.0f));
+    x[j] = std::exp(x[j] * scale - shift);
     sum += x[j];
   }
   return sum;
@@ -324,7 +316,7 @@ float ExpAndSumToBF16(const float* x, int64_t n, float scale, float shift,
   }
   float sum = 0;
   for (int64_t j = 0; j < n; ++j) {
-    const float e = std::exp(std::min(x[j] * scale - shift, 0.0f));
+    const float e = std::exp(x[j] * scale - shift);
     sum += e;
     dst[j] = FloatToBF16(e);
   }

@@ -42,13 +42,11 @@ float ScaleAndAddBiasMax(float* x, int64_t n, float scale, const float* bias,
                          int64_t bias_stride);
 
 // x[j] = exp(x[j] * scale - shift), -inf entries give 0; returns the sum.
-// shift is the max of x[j] * scale: arguments above 0 (rounding) count as 0.
 //   x: [n]
 float ExpAndSum(float* x, int64_t n, float scale, float shift);
 
 // dst[j] = bf16(exp(x[j] * scale - shift)), -inf entries give 0; returns the
-// sum of the (unrounded) exponentials. x is left as it was. shift as in
-// ExpAndSum.
+// sum of the (unrounded) exponentials. x is left as it was.
 //   x: [n]   dst: [n]
 float ExpAndSumToBF16(const float* x, int64_t n, float scale, float shift,
                       BF16* dst);

@@ -191,6 +191,52 @@ absl::Status ValidateAttentionSpec(const AttentionSpec& spec, int64_t k_len) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The largest |x| over the finite elements of `t`.
+double MaxAbsFinite(const Tensor& t) {
+  double max_abs = 0;
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    const double x = std::fabs(t.GetFloat(i));
+    if (std::isfinite(x)) max_abs = std::max(max_abs, x);
+  }
+  return max_abs;
+}
+
+// Finite inputs can still overflow FP32 inside the kernels: the scores
+// q.k (before and after scaling, plus the mask) and the unnormalised sums of
+// up to k_len values. Such inputs are rejected rather than answered with Inf
+// or NaN. The bound keeps a factor 4 of headroom for BF16 rounding and
+// summation order.
+absl::Status CheckMagnitudes(const AttentionSpec& spec,
+                             const AttentionInputs& in) {
+  const double limit = std::numeric_limits<float>::max() / 4;
+  const int64_t head_dim = in.query.dim(3), k_len = in.key.dim(2);
+  const double max_query = MaxAbsFinite(in.query);
+  const double max_key = MaxAbsFinite(in.key);
+  const double scale = std::fabs(EffectiveScale(spec, head_dim));
+  const double max_score = max_query * max_key * head_dim *
+                               std::max(1.0, scale) +
+                           (in.mask.empty() ? 0.0 : MaxAbsFinite(in.mask));
+  if (max_score > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "query and key values are too large: max |query| ", max_query,
+        " * max |key| ", max_key, " * head_dim ", head_dim, " (spec.scale ",
+        spec.scale, ", mask included) bounds the attention scores by ",
+        max_score, ", expected <= ", limit, " (FP32 range / 4)"));
+  }
+  const double max_value = MaxAbsFinite(in.value);
+  if (max_value * k_len > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "value values are too large: max |value| ", max_value, " * k_len ",
+        k_len, " is ", max_value * k_len, ", expected <= ", limit,
+        " (FP32 range / 4)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 float EffectiveScale(const AttentionSpec& spec, int64_t head_dim) {
   return spec.scale != 0 ? spec.scale
                          : 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -274,7 +320,7 @@ absl::Status ValidateAttention(const AttentionSpec& spec,
   if (!in.mask.empty()) {
     if (absl::Status s = CheckValues(in.mask, "mask", true); !s.ok()) return s;
   }
-  return absl::OkStatus();
+  return CheckMagnitudes(spec, in);
 }
 
 absl::Status RunAttention(const AttentionImplementation& impl,

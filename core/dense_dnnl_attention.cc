@@ -135,15 +135,14 @@ absl::Status DenseDnnlAttention::Run(const AttentionSpec& spec,
     if (spec.causal) {
       visible = std::clamp<int64_t>(i + k_len - q_len + 1, 0, visible);
     }
-    float exp_scale = scale, max;
-    if (mask.present() || scale < 0) {
-      max = ScaleAndAddBiasMax(s, visible, scale,
-                               mask.present() ? mask.Row(b, h, i) : nullptr,
-                               mask.key_stride());
-      exp_scale = 1.0f;
-    } else {
-      max = scale * RowMax(s, visible);
-    }
+    // Scores are scaled (and masked) in place first, so exp's argument
+    // s - max is exact: folding the scale into exp (an FMA of s * scale -
+    // scale * max) leaves the product's rounding error, ~1e9 for scores
+    // ~1e16, which sends the row's maximum to exp(-1e9) = 0 or to Inf.
+    const float exp_scale = 1.0f;
+    float max = ScaleAndAddBiasMax(
+        s, visible, scale, mask.present() ? mask.Row(b, h, i) : nullptr,
+        mask.key_stride());
     if (max == -std::numeric_limits<float>::infinity()) {
       visible = 0;  // sees no key: all weights 0
     }

@@ -187,8 +187,10 @@ absl::Status RunRowAttention(const AttentionSpec& spec,
         }
         if (gaussian != 0) {
           for (int64_t c = 0; c < row_n; ++c) {
+            // gaussian is Inf for a tiny sigma: only the key at p keeps its
+            // logit (0 * Inf would be NaN).
             const float distance = static_cast<float>(row_keys[c] - p);
-            logits[c] -= distance * distance * gaussian;
+            if (distance != 0) logits[c] -= distance * distance * gaussian;
           }
         }
         weights_fn(b, h, i, row_keys, logits, row_n);

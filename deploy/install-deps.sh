@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates clang-format
+  # fuzzing (./dev fuzz): clang 14 and its runtime libraries (libFuzzer, ASan, UBSan)
+  clang libclang-rt-14-dev
   # gRPC, protobuf, abseil
   libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libabsl-dev grpc-proto

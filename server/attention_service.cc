@@ -9,35 +9,6 @@
 #include "server/call_reactor.h"
 
 namespace attnserve::server {
-namespace {
-
-// MultiHeadAttendRequest -> core inputs; the core checks shapes against the
-// model (hidden size, layer, lengths) and values (NaN/Inf).
-absl::StatusOr<core::MultiHeadAttendInputs> MultiHeadInputsFromProto(
-    const v1::MultiHeadAttendRequest& request, const ConversionLimits& limits) {
-  core::MultiHeadAttendInputs inputs;
-  inputs.layer = request.layer();
-  absl::StatusOr<core::Tensor> hidden =
-      TensorFromProto(request.hidden(), "hidden", limits);
-  if (!hidden.ok()) return hidden.status();
-  inputs.hidden = hidden->To(core::DType::kFP32);
-  if (request.has_context()) {
-    absl::StatusOr<core::Tensor> context =
-        TensorFromProto(request.context(), "context", limits);
-    if (!context.ok()) return context.status();
-    inputs.context = context->To(core::DType::kFP32);
-  }
-  absl::StatusOr<core::AttentionSpec> spec =
-      SpecFromProto(request.spec(), "spec");
-  if (!spec.ok()) return spec.status();
-  inputs.spec = *std::move(spec);
-  inputs.lengths.assign(request.lengths().begin(), request.lengths().end());
-  inputs.return_weights = request.return_weights();
-  return inputs;
-}
-
-}  // namespace
-
 AttentionServiceImpl::AttentionServiceImpl(Scheduler* scheduler,
                                            const ModelRegistry* registry,
                                            ShutdownGate* gate,

@@ -353,4 +353,27 @@ void AttendResponseFromOutputs(const core::AttentionOutputs& outputs,
   }
 }
 
+absl::StatusOr<core::MultiHeadAttendInputs> MultiHeadInputsFromProto(
+    const v1::MultiHeadAttendRequest& request, const ConversionLimits& limits) {
+  core::MultiHeadAttendInputs inputs;
+  inputs.layer = request.layer();
+  absl::StatusOr<core::Tensor> hidden =
+      TensorFromProto(request.hidden(), "hidden", limits);
+  if (!hidden.ok()) return hidden.status();
+  inputs.hidden = hidden->To(core::DType::kFP32);
+  if (request.has_context()) {
+    absl::StatusOr<core::Tensor> context =
+        TensorFromProto(request.context(), "context", limits);
+    if (!context.ok()) return context.status();
+    inputs.context = context->To(core::DType::kFP32);
+  }
+  absl::StatusOr<core::AttentionSpec> spec =
+      SpecFromProto(request.spec(), "spec");
+  if (!spec.ok()) return spec.status();
+  inputs.spec = *std::move(spec);
+  inputs.lengths.assign(request.lengths().begin(), request.lengths().end());
+  inputs.return_weights = request.return_weights();
+  return inputs;
+}
+
 }  // namespace attnserve::server

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "attnserve/v1/attnserve.pb.h"
 #include "core/attention.h"
+#include "core/bert/encoder.h"
 #include "core/tensor.h"
 
 namespace attnserve::server {
@@ -76,6 +77,14 @@ absl::StatusOr<AttendCall> AttendCallFromProto(const v1::AttendRequest& request,
 //   weights (when present): [B, H, Sq, Sk] (or [B, Sq, Sk]) FP32
 void AttendResponseFromOutputs(const core::AttentionOutputs& outputs,
                                bool single_head, v1::AttendResponse* response);
+
+// Converts a MultiHeadAttend request's tensors (FP32; BF16 raw is widened)
+// and spec; the core checks shapes against the model (hidden size, layer,
+// lengths) and values (NaN/Inf).
+//   hidden: [batch, seq, hidden_size]; context: [batch, ctx_len, hidden_size]
+//   (unset -> empty, i.e. self-attention)
+absl::StatusOr<core::MultiHeadAttendInputs> MultiHeadInputsFromProto(
+    const v1::MultiHeadAttendRequest& request, const ConversionLimits& limits);
 
 }  // namespace attnserve::server
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "core/attention.h"
 #include "gtest/gtest.h"
@@ -224,6 +225,28 @@ std::vector<BadCase> BadCases() {
          spec.scale = std::nanf("");
        },
        {"spec.scale", "finite"}},
+      // Finite inputs whose scores or value sums overflow FP32 (found by
+      // tests/fuzz/attention_spec_fuzzer and proto_request_fuzzer).
+      {"scores overflow",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.query.data<float>()[3] = 1e20f;
+         in.key.data<float>()[5] = -1e20f;
+       },
+       {"query and key values are too large", "head_dim 8"}},
+      {"huge scale",
+       [](AttentionSpec& spec, AttentionInputs&) { spec.scale = -1e38f; },
+       {"query and key values are too large", "spec.scale -1e+38"}},
+      {"mask near the FP32 limit",
+       [&](AttentionSpec&, AttentionInputs& in) {
+         in.mask = RandomTensor({4, 5}, rng);
+         in.mask.data<float>()[0] = 3e38f;
+       },
+       {"query and key values are too large", "mask included"}},
+      {"value sums overflow",
+       [](AttentionSpec&, AttentionInputs& in) {
+         in.value.data<float>()[0] = 3e37f;
+       },
+       {"value values are too large", "k_len 5"}},
   };
 }
 
@@ -311,6 +334,55 @@ TEST(AttentionValidationTest, AcceptsEdgeCases) {
     AttentionOutputs out;
     ASSERT_TRUE(Attend(spec, in, &out).ok());
     EXPECT_EQ(out.output.shape(), absl::Span<const int64_t>({2, 3, 4, 6}));
+  }
+}
+
+// Large but accepted scores (~1e16) and a sigma so small that 1/(2 sigma^2)
+// is Inf: every implementation gives finite outputs and weights equal to the
+// reference's (cases found by the fuzzers: the dense softmax's FMA kept the
+// rounding error of scale * max, and Inf * 0 made NaN).
+TEST(AttentionValidationTest, ExtremeButValidInputsGiveFiniteResults) {
+  const float big[4] = {1e-30f, 1e-20f, -1e8f, 1e8f};
+  AttentionInputs large;
+  large.query = Tensor::FromFloats({1, 1, 2, 2}, big);
+  large.key = large.query;
+  large.value = large.query;
+  large.return_weights = true;
+  AttentionSpec large_spec;
+
+  AttentionInputs tiny_sigma = GoodInputs();
+  tiny_sigma.return_weights = true;
+  AttentionSpec tiny_sigma_spec;
+  tiny_sigma_spec.scope = AttentionSpec::Scope::kLocal;
+  tiny_sigma_spec.window_left = tiny_sigma_spec.window_right = 2;
+  tiny_sigma_spec.gaussian_sigma = 1e-30f;
+
+  for (const auto& [spec, in] :
+       {std::pair(large_spec, large), std::pair(tiny_sigma_spec, tiny_sigma)}) {
+    ASSERT_TRUE(ValidateAttention(spec, in).ok())
+        << ValidateAttention(spec, in);
+    AttentionOutputs reference;
+    ASSERT_TRUE(
+        RunAttention(ReferenceAttentionImplementation(), spec, in, &reference)
+            .ok());
+    for (const AttentionImplementation* impl : AttentionImplementations()) {
+      if (!impl->Supports(spec, in)) continue;
+      SCOPED_TRACE(impl->name());
+      AttentionOutputs out;
+      ASSERT_TRUE(RunAttention(*impl, spec, in, &out).ok());
+      for (int64_t i = 0; i < out.weights.num_elements(); ++i) {
+        ASSERT_TRUE(std::isfinite(out.weights.GetFloat(i))) << i;
+        EXPECT_NEAR(out.weights.GetFloat(i), reference.weights.GetFloat(i),
+                    1e-6)
+            << i;
+      }
+      for (int64_t i = 0; i < out.output.num_elements(); ++i) {
+        ASSERT_TRUE(std::isfinite(out.output.GetFloat(i))) << i;
+        EXPECT_NEAR(out.output.GetFloat(i), reference.output.GetFloat(i),
+                    1e-5 * (1 + std::fabs(reference.output.GetFloat(i))))
+            << i;
+      }
+    }
   }
 }
 

@@ -157,15 +157,17 @@ class LoadTest(unittest.TestCase):
         computed = (metric(after, "attnserve_tokens_total", model="demo") -
                     metric(before, "attnserve_tokens_total", model="demo"))
         self.assertEqual(computed, sum(r.total_tokens for _, r in backlog_results))
-        # Expired calls that reached the scheduler are shed (the 100 ms ones get there well
-        # before their deadline). Mostly as "deadline"; but the client's deadline passes before
-        # the server's (which starts when the call arrives), and a client that gives up first
-        # sends a plain cancellation, so some may be shed as "cancelled".
+        # Expired calls that reached the scheduler are shed, never computed (checked exactly
+        # above). Whether one counts as "deadline" or "cancelled" depends on which timer fires
+        # first: the client's deadline passes before the server's (which starts when the call
+        # arrives), and a client that gives up first sends a plain cancellation. Under ASan the
+        # 100 ms calls were all shed as "cancelled", so only the sum is asserted.
         delta = lambda reason: (
             metric(after, "attnserve_shed_total", model="demo", reason=reason) -
             metric(before, "attnserve_shed_total", model="demo", reason=reason))
-        self.assertGreaterEqual(delta("deadline"), 2)
-        self.assertLessEqual(delta("deadline") + delta("cancelled"), 2 * len(doomed))
+        shed = delta("deadline") + delta("cancelled")
+        self.assertGreaterEqual(shed, 2)
+        self.assertLessEqual(shed, 2 * len(doomed))
         self.assertEqual(self.encode(pb.EncodeRequest(texts=["hello world"])).model, "demo")
 
     def test_cancelled_calls_leave_nothing_behind(self):

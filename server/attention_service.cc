@@ -47,10 +47,10 @@ grpc::ServerUnaryReactor* AttentionServiceImpl::MultiHeadAttend(
     v1::MultiHeadAttendResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
   if (!reactor->admitted()) return reactor;
-  std::shared_ptr<const ServedModel> model =
-      registry_->FindShared(request->model());
-  if (model == nullptr) {
-    reactor->Finish(ToGrpcStatus(registry_->NotFoundError(request->model())));
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    reactor->Finish(ToGrpcStatus(model.status()));
     return reactor;
   }
   absl::StatusOr<core::MultiHeadAttendInputs> inputs =
@@ -60,7 +60,7 @@ grpc::ServerUnaryReactor* AttentionServiceImpl::MultiHeadAttend(
     return reactor;
   }
   auto work = std::make_shared<MultiHeadAttendWork>(
-      std::move(model), *std::move(inputs), CallDeadline(*context));
+      *std::move(model), *std::move(inputs), CallDeadline(*context));
   work->set_done([reactor, response, work](const absl::Status& status) {
     if (status.ok()) {
       TensorToProto(work->outputs.output, response->mutable_output());

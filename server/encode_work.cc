@@ -1,7 +1,6 @@
 #include "server/encode_work.h"
 
 #include <cstring>
-#include <functional>
 
 #include "absl/hash/hash.h"
 

@@ -60,16 +60,16 @@ class EncodeStreamReactor
       Finish(grpc::Status::OK);
       return;
     }
-    std::shared_ptr<const ServedModel> model =
-        registry_->FindShared(request_.model());
-    if (model == nullptr) {
-      Finish(ToGrpcStatus(registry_->NotFoundError(request_.model())));
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+        registry_->Lookup(request_.model());
+    if (!model.ok()) {
+      Finish(ToGrpcStatus(model.status()));
       return;
     }
     response_.Clear();
-    Scheduler* scheduler = model->scheduler;
+    Scheduler* scheduler = (*model)->scheduler;
     absl::StatusOr<std::shared_ptr<EncodeWork>> work =
-        MakeEncodeWork(request_, std::move(model), CallDeadline(*context_),
+        MakeEncodeWork(request_, *std::move(model), CallDeadline(*context_),
                        &response_, [this](const absl::Status& status) {
                          if (status.ok()) {
                            StartWrite(&response_);
@@ -117,15 +117,15 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(
     v1::EncodeResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
   if (!reactor->admitted()) return reactor;
-  std::shared_ptr<const ServedModel> model =
-      registry_->FindShared(request->model());
-  if (model == nullptr) {
-    reactor->Finish(ToGrpcStatus(registry_->NotFoundError(request->model())));
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    reactor->Finish(ToGrpcStatus(model.status()));
     return reactor;
   }
-  Scheduler* scheduler = model->scheduler;
+  Scheduler* scheduler = (*model)->scheduler;
   absl::StatusOr<std::shared_ptr<EncodeWork>> work =
-      MakeEncodeWork(*request, std::move(model), CallDeadline(*context),
+      MakeEncodeWork(*request, *std::move(model), CallDeadline(*context),
                      response, [reactor](const absl::Status& status) {
                        reactor->Finish(ToGrpcStatus(status));
                      });
@@ -146,9 +146,10 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
     grpc::CallbackServerContext* context, const v1::TokenizeRequest* request,
     v1::TokenizeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const ServedModel* model = registry_->Find(request->model());
-  if (model == nullptr) {
-    reactor->Finish(ToGrpcStatus(registry_->NotFoundError(request->model())));
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    reactor->Finish(ToGrpcStatus(model.status()));
     return reactor;
   }
   if (request->texts_size() == 0) {
@@ -160,7 +161,7 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
   options.add_special_tokens = request->add_special_tokens();
   for (int i = 0; i < request->texts_size(); ++i) {
     absl::StatusOr<core::Tokenization> tokens =
-        model->tokenizer->Tokenize(request->texts(i), options);
+        (*model)->tokenizer->Tokenize(request->texts(i), options);
     if (!tokens.ok()) {
       reactor->Finish(ToGrpcStatus(absl::Status(
           tokens.status().code(),

@@ -68,21 +68,11 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
   return served;
 }
 
-const ServedModel* ModelRegistry::Find(absl::string_view name) const {
-  return FindShared(name).get();
-}
-
-std::shared_ptr<const ServedModel> ModelRegistry::FindShared(
+absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Lookup(
     absl::string_view name) const {
-  if (models_.empty()) return nullptr;
-  if (name.empty()) return models_[0];
   for (const auto& m : models_) {
-    if (m->name == name) return m;
+    if (name.empty() || m->name == name) return m;
   }
-  return nullptr;
-}
-
-absl::Status ModelRegistry::NotFoundError(absl::string_view name) const {
   std::vector<std::string> names;
   for (const auto& m : models_) names.push_back(m->name);
   if (names.empty()) {

@@ -47,11 +47,10 @@ class ModelRegistry {
   explicit ModelRegistry(std::vector<std::shared_ptr<const ServedModel>> models)
       : models_(std::move(models)) {}
 
-  // `name` empty -> the default model; nullptr when unknown (or no models).
-  const ServedModel* Find(absl::string_view name) const;
-  std::shared_ptr<const ServedModel> FindShared(absl::string_view name) const;
-  // NOT_FOUND naming `name` and the served models.
-  absl::Status NotFoundError(absl::string_view name) const;
+  // `name` empty -> the default model.
+  // The model, or NOT_FOUND naming `name` and the served models.
+  absl::StatusOr<std::shared_ptr<const ServedModel>> Lookup(
+      absl::string_view name) const;
   const std::vector<std::shared_ptr<const ServedModel>>& models() const {
     return models_;
   }

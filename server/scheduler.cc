@@ -51,6 +51,7 @@ Scheduler::Scheduler(SchedulerOptions options, ComputeFn compute,
       clock_(*clock),
       former_(BatchLimits{options_.max_batch_size, options_.max_batch_tokens,
                           options_.max_sequences_per_turn}) {
+  in_flight_.resize(options_.num_workers);
   workers_.reserve(options_.num_workers);
   for (int i = 0; i < options_.num_workers; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i); });
@@ -85,15 +86,21 @@ int64_t Scheduler::queued_sequences() const {
 
 std::optional<absl::Duration> Scheduler::ExpectedQueueTime() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return ExpectedQueueTimeLocked();
+  return ExpectedQueueTimeLocked(clock_.Now());
 }
 
-std::optional<absl::Duration> Scheduler::ExpectedQueueTimeLocked() const {
+std::optional<absl::Duration> Scheduler::ExpectedQueueTimeLocked(
+    absl::Time now) const {
   if (seconds_per_token_ <= 0) return std::nullopt;
-  const double tokens_ahead =
-      static_cast<double>(former_.queued_tokens() + computing_tokens_);
-  return absl::Seconds(tokens_ahead * seconds_per_token_ /
-                       options_.num_workers);
+  double seconds =
+      static_cast<double>(former_.queued_tokens()) * seconds_per_token_;
+  for (const InFlight& batch : in_flight_) {
+    if (batch.tokens == 0) continue;
+    seconds +=
+        std::max(0.0, static_cast<double>(batch.tokens) * seconds_per_token_ -
+                          absl::ToDoubleSeconds(now - batch.start));
+  }
+  return absl::Seconds(seconds / options_.num_workers);
 }
 
 void Scheduler::RecordBatchCost(int64_t tokens, absl::Duration compute_time) {
@@ -161,7 +168,7 @@ void Scheduler::Submit(std::shared_ptr<ScheduledRequest> request) {
           r.num_sequences(), " sequences, ", former_.queued_sequences(),
           " are queued and max_queue_size is ", options_.max_queue_size));
     } else if (const std::optional<absl::Duration> wait =
-                   ExpectedQueueTimeLocked();
+                   ExpectedQueueTimeLocked(now);
                options_.max_queue_time > absl::ZeroDuration() &&
                wait.has_value() && *wait > options_.max_queue_time) {
       reason = ShedReason::kQueueTime;
@@ -278,7 +285,7 @@ void Scheduler::WorkerLoop(int worker_index) {
            &outcomes);
     }
     ReportQueueDepth();
-    computing_tokens_ += batch.total_tokens();
+    in_flight_[worker_index] = {now, batch.total_tokens()};
     // Another idle worker can start on what is left.
     if (!former_.empty()) work_cv_.notify_one();
     lock.unlock();
@@ -298,7 +305,7 @@ void Scheduler::WorkerLoop(int worker_index) {
         observer_->OnBatchComputed(batch, end - start, status);
       }
       lock.lock();
-      computing_tokens_ -= batch.total_tokens();
+      in_flight_[worker_index] = {};
       if (status.ok()) {
         RecordBatchCost(batch.total_tokens(), end - start);
         for (const BatchEntry& entry : batch.entries()) {

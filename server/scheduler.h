@@ -50,13 +50,13 @@ namespace attnserve::server {
 //
 // Queue time budget (admission by expected wait, for latency under overload):
 // with max_queue_time > 0 a request is refused (RESOURCE_EXHAUSTED, shed as
-// "queue_time") when the work ahead of it — queued tokens plus the tokens of
-// batches computing now — is expected to take longer than max_queue_time,
-// at the measured cost per token (an average over recent batches, divided by
-// num_workers). Until a first batch has been computed there is no estimate
-// and only max_queue_size applies. max_queue_size bounds memory;
-// max_queue_time bounds how long accepted calls wait, so under a sustained
-// overload accepted calls see about max_queue_time + their own batch.
+// "queue_time") when the work ahead of it — the queued tokens plus what is
+// left of the batches computing now — is expected to take longer than
+// max_queue_time, at the measured cost per token (a moving average over
+// recent batches), shared by num_workers. Until a first batch has been computed
+// there is no estimate and only max_queue_size applies. max_queue_size bounds
+// memory; max_queue_time bounds how long accepted calls wait, so under a
+// sustained overload accepted calls see about max_queue_time + their own batch.
 //
 // Wiring into a gRPC callback handler (sketch):
 //   auto* reactor = context->DefaultReactor();
@@ -192,7 +192,7 @@ class Scheduler {
   void Fail(ScheduledRequest& request, absl::Status status, ShedReason reason,
             int64_t dropped_sequences, Outcomes* outcomes);
   void ReportQueueDepth();
-  std::optional<absl::Duration> ExpectedQueueTimeLocked() const;
+  std::optional<absl::Duration> ExpectedQueueTimeLocked(absl::Time now) const;
   // Folds a computed batch into the cost per token.
   void RecordBatchCost(int64_t tokens, absl::Duration compute_time);
   absl::Status DroppedStatus(ShedReason reason) const;
@@ -214,8 +214,13 @@ class Scheduler {
   std::multimap<absl::Time, ScheduledRequest*> deadlines_;  // guarded by mu_
   bool shutting_down_ = false;                              // guarded by mu_
   bool stop_deadline_thread_ = false;                       // guarded by mu_
-  // Tokens of the batches being computed now.
-  int64_t computing_tokens_ = 0;  // guarded by mu_
+  // Per worker, the batch it computes now: when it was formed and its tokens
+  // (0 when idle).
+  struct InFlight {
+    absl::Time start;
+    int64_t tokens = 0;
+  };
+  std::vector<InFlight> in_flight_;  // guarded by mu_
   // Moving average of compute seconds per token; 0 until the first batch.
   double seconds_per_token_ = 0;  // guarded by mu_
 

@@ -658,7 +658,8 @@ TEST(SchedulerTest, QueueTimeBudgetRefusesWorkExpectedToWaitTooLong) {
   harness.AwaitCompletions(2);
   ASSERT_TRUE(harness.completion(1).status.ok());
 
-  // 1 ms per token measured; 10 tokens computing, then 20 + 20 queued.
+  // 1 ms per token measured; a batch of 10 tokens computing (just started),
+  // then 20 + 20 queued.
   harness.Hold();
   scheduler->Submit(harness.Request(2, {10}));
   harness.AwaitBatchesStarted(3);
@@ -676,9 +677,15 @@ TEST(SchedulerTest, QueueTimeBudgetRefusesWorkExpectedToWaitTooLong) {
             absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(harness.completion(5).status.message(),
               HasSubstr("max_queue_time"));
+  // 6 ms into the computing batch, 4 ms of it are left: 44 ms ahead.
+  clock.Advance(absl::Milliseconds(6));
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(*scheduler->ExpectedQueueTime()), 44,
+              1e-6);
+  scheduler->Submit(harness.Request(7, {1}));
+  EXPECT_FALSE(harness.completed(7));
   harness.Release();
-  harness.AwaitCompletions(6);
-  for (int id : {2, 3, 4}) EXPECT_TRUE(harness.completion(id).status.ok());
+  harness.AwaitCompletions(7);
+  for (int id : {2, 3, 4, 7}) EXPECT_TRUE(harness.completion(id).status.ok());
   EXPECT_EQ(harness.computed().count({5, 0}), 0u);
   // The queue drained: new work is admitted again.
   scheduler->Submit(harness.Request(6, {1}));

@@ -2,6 +2,10 @@
 // side-by-side comparison in bench/compare_encoder.py:
 //   encoder_timing --model_dir DIR --lengths 128,128,... [--dtype fp32|bf16]
 //                  [--threads 2] [--reps 10]
+//                  [--local_window LEFT,RIGHT]
+// --local_window makes every layer use LOCAL soft attention where the query
+// at position p sees keys p - LEFT .. p + RIGHT (EncodeOptions.attention);
+// without it the model's own global attention runs.
 // Runs two warm-up passes, then `reps` timed passes over one packed batch with
 // the given sequence lengths (random token ids), and prints one JSON line:
 //   {"ms": <median ms>, "tokens": <tokens per pass>, "isa": "..."}
@@ -31,7 +35,7 @@ int Fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace attnserve::core;
-  std::string model_dir, dtype = "fp32", lengths_flag;
+  std::string model_dir, dtype = "fp32", lengths_flag, local_window_flag;
   int threads = 2, reps = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -42,6 +46,8 @@ int main(int argc, char** argv) {
       dtype = value;
     } else if (flag == "--lengths") {
       lengths_flag = value;
+    } else if (flag == "--local_window") {
+      local_window_flag = value;
     } else if (flag == "--threads") {
       ok = absl::SimpleAtoi(value, &threads);
     } else if (flag == "--reps") {
@@ -54,7 +60,7 @@ int main(int argc, char** argv) {
   if (model_dir.empty() || lengths_flag.empty() || reps < 1) {
     return Fail(
         "usage: --model_dir DIR --lengths N,N,... [--dtype fp32|bf16] "
-        "[--threads T] [--reps R]");
+        "[--threads T] [--reps R] [--local_window LEFT,RIGHT]");
   }
   if (dtype != "fp32" && dtype != "bf16")
     return Fail("--dtype is fp32 or bf16");
@@ -78,6 +84,18 @@ int main(int argc, char** argv) {
   }
   EncodeOptions options;
   options.compute_dtype = dtype == "bf16" ? DType::kBF16 : DType::kFP32;
+  if (!local_window_flag.empty()) {
+    const std::vector<std::string> parts =
+        absl::StrSplit(local_window_flag, ',');
+    AttentionSpec spec;
+    spec.scope = AttentionSpec::Scope::kLocal;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &spec.window_left) ||
+        !absl::SimpleAtoi(parts[1], &spec.window_right)) {
+      return Fail("--local_window is " + local_window_flag +
+                  ", expected LEFT,RIGHT (two window sizes >= 0)");
+    }
+    options.attention = spec;
+  }
 
   std::vector<double> times;
   for (int i = 0; i < reps + 2; ++i) {

@@ -254,7 +254,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
       SplitHeads(qkv.data<float>(), 3 * hidden, 2 * hidden, g.rows, &in.value);
       in.return_weights = want_weights;
       AttentionOutputs out;
-      s = Attend(g.spec, in, &out);
+      s = AttendUncheckedValues(g.spec, in, &out);
       if (!s.ok()) return s;
       MergeHeads(out.output, g.rows, context.raw_data());
       if (want_weights) {
@@ -435,8 +435,9 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttend(
              context_row, &in.value);
   in.key_lengths = inputs.lengths;
   in.return_weights = inputs.return_weights;
+  // hidden and context were checked above; their projections need no scan.
   AttentionOutputs attended;
-  s = Attend(inputs.spec, in, &attended);
+  s = AttendUncheckedValues(inputs.spec, in, &attended);
   if (!s.ok()) return s;
 
   Tensor merged = ActivationBuffer(DType::kFP32, query_rows, hidden_size);
@@ -445,6 +446,17 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttend(
   s = layer.attention_output.Apply(DType::kFP32, merged.raw_data(), query_rows,
                                    DType::kFP32, projected.raw_data());
   if (!s.ok()) return s;
+  // Finite but huge hidden states can overflow FP32 in the projections or
+  // the scores; such a request gets an error, never Inf or NaN.
+  const float* projected_values = projected.data<float>();
+  for (int64_t i = 0; i < query_rows * hidden_size; ++i) {
+    if (!std::isfinite(projected_values[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hidden or context values are too large: layer ", inputs.layer,
+          "'s attention overflowed FP32 (output element ", i,
+          " is not finite); expected hidden states of moderate magnitude"));
+    }
+  }
   AttentionOutputs result;
   result.output = Tensor(DType::kFP32, {batch, seq, hidden_size});
   std::memcpy(result.output.raw_data(), projected.raw_data(),

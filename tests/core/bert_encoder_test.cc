@@ -394,6 +394,14 @@ TEST(EncoderTest, MultiHeadAttendRejectsBadInputs) {
   in.hidden.data<float>()[4] = NAN;
   EXPECT_THAT(std::string(MultiHeadAttend(*model, in).status().message()),
               HasSubstr("hidden contains NaN or Inf"));
+  // Finite hidden states whose self-attention scores overflow FP32: an
+  // error, not NaN.
+  in.context = Tensor();
+  for (int64_t i = 0; i < in.hidden.num_elements(); ++i) {
+    in.hidden.data<float>()[i] = (i % 3 == 0 ? 1e30f : -2e30f);
+  }
+  EXPECT_THAT(std::string(MultiHeadAttend(*model, in).status().message()),
+              HasSubstr("hidden or context values are too large"));
 }
 
 // A query whose keys are all padding gets output = the output bias (attention

@@ -31,9 +31,7 @@ ATTNSERVE_AVX512 inline __mmask16 TailMask(int64_t n) {
 
 // Horizontal max / sum.
 ATTNSERVE_AVX512 inline float ReduceMax(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  return *std::max_element(lanes, lanes + 16);
+  return _mm512_reduce_max_ps(v);
 }
 
 ATTNSERVE_AVX512 inline float ReduceAdd(__m512 v) {

@@ -85,22 +85,29 @@ ATTNSERVE_AVX512 void ScoresF32(const float* const* q_rows, const float* key_t,
   const float* q2 = q_rows[2];
   const float* q3 = q_rows[3];
   __m512 acc[kRows][kVectors];
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
   }
   const float* column = key_t;
   for (int64_t d = 0; d < head_dim; ++d, column += ldk) {
     __m512 keys[kVectors];
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
       keys[j] = _mm512_loadu_ps(column + 16 * j);
     const __m512 q[kRows] = {_mm512_set1_ps(q0[d]), _mm512_set1_ps(q1[d]),
                              _mm512_set1_ps(q2[d]), _mm512_set1_ps(q3[d])};
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
       for (int j = 0; j < kVectors; ++j)
         acc[r][j] = _mm512_fmadd_ps(q[r], keys[j], acc[r][j]);
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
       _mm512_storeu_ps(s + r * kKeyTile + 16 * j, acc[r][j]);
   }
@@ -118,19 +125,24 @@ ATTNSERVE_AVX512_BF16 void ScoresBF16(const uint32_t* const* q_pairs,
   const uint32_t* q2 = q_pairs[2];
   const uint32_t* q3 = q_pairs[3];
   __m512 acc[kRows][kVectors];
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
   }
   const uint16_t* column = key_t;
   for (int64_t t = 0; t < pairs; ++t, column += 2 * ldk) {
     __m512i keys[kVectors];
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
       keys[j] = _mm512_loadu_si512(column + 32 * j);
     const __m512i q[kRows] = {_mm512_set1_epi32(static_cast<int>(q0[t])),
                               _mm512_set1_epi32(static_cast<int>(q1[t])),
                               _mm512_set1_epi32(static_cast<int>(q2[t])),
                               _mm512_set1_epi32(static_cast<int>(q3[t]))};
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
       for (int j = 0; j < kVectors; ++j) {
         acc[r][j] =
             _mm512_dpbf16_ps(acc[r][j], reinterpret_cast<const __m512bh&>(q[r]),
@@ -138,7 +150,9 @@ ATTNSERVE_AVX512_BF16 void ScoresBF16(const uint32_t* const* q_pairs,
       }
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
       _mm512_storeu_ps(s + r * kKeyTile + 16 * j, acc[r][j]);
   }
@@ -161,15 +175,13 @@ ATTNSERVE_AVX512 void OnlineSoftmaxTile(float* s, int vectors,
                                         float* alpha) {
   const __m512 minus_inf = _mm512_set1_ps(kMinusInf);
   const __m512 scale_v = _mm512_set1_ps(scale);
+  // Logits (in place) and the new maxima.
+  alignas(16) float old_max[kRows], new_max[kRows];
+#pragma GCC unroll 4
   for (int r = 0; r < kRows; ++r) {
     float* row = s + r * kKeyTile;
-    if (valid[r] <= 0) {
-      for (int j = 0; j < kKeyTile / 16; ++j)
-        _mm512_storeu_ps(row + 16 * j, _mm512_setzero_ps());
-      alpha[r] = 1.0f;
-      continue;
-    }
-    __m512 x[kKeyTile / 16];
+    old_max[r] = new_max[r] = row_max[r];
+    if (valid[r] <= 0) continue;
     __m512 tile_max = minus_inf;
     for (int j = 0; j < vectors; ++j) {
       const __mmask16 seen =
@@ -180,29 +192,43 @@ ATTNSERVE_AVX512 void OnlineSoftmaxTile(float* s, int vectors,
                    ? _mm512_set1_ps(mask_rows[r][0])
                    : _mm512_maskz_loadu_ps(seen, mask_rows[r] + 16 * j);
       }
-      x[j] = _mm512_mask_blend_ps(
+      const __m512 x = _mm512_mask_blend_ps(
           seen, minus_inf,
           _mm512_fmadd_ps(_mm512_loadu_ps(row + 16 * j), scale_v, bias));
-      tile_max = _mm512_max_ps(tile_max, x[j]);
+      _mm512_storeu_ps(row + 16 * j, x);
+      tile_max = _mm512_max_ps(tile_max, x);
     }
-    const float new_max = std::max(row_max[r], ReduceMax(tile_max));
-    if (new_max == kMinusInf) {  // every key so far is hidden
+    new_max[r] = std::max(old_max[r], ReduceMax(tile_max));
+  }
+  // alpha = exp(old - new): 0 when old is -inf (nothing to rescale), 1 when
+  // both are (the row has seen no key yet).
+  const __m128 old_v = _mm_load_ps(old_max), new_v = _mm_load_ps(new_max);
+  const __mmask16 unseen =
+      _mm512_cmp_ps_mask(_mm512_castps128_ps512(new_v), minus_inf, _CMP_EQ_OQ) &
+      0xf;
+  const __m512 scaled = Exp(_mm512_castps128_ps512(_mm_sub_ps(old_v, new_v)));
+  _mm_storeu_ps(alpha, _mm512_castps512_ps128(_mm512_mask_blend_ps(
+                           unseen, scaled, _mm512_set1_ps(1.0f))));
+#pragma GCC unroll 4
+  for (int r = 0; r < kRows; ++r) {
+    float* row = s + r * kKeyTile;
+    row_max[r] = new_max[r];
+    if (valid[r] <= 0 || new_max[r] == kMinusInf) {
+#pragma GCC unroll 4
       for (int j = 0; j < kKeyTile / 16; ++j)
         _mm512_storeu_ps(row + 16 * j, _mm512_setzero_ps());
-      alpha[r] = 1.0f;
       continue;
     }
-    alpha[r] = row_max[r] == kMinusInf ? 0.0f : std::exp(row_max[r] - new_max);
-    row_max[r] = new_max;
-    const __m512 shift = _mm512_set1_ps(new_max);
+    const __m512 shift = _mm512_set1_ps(new_max[r]);
     __m512 sum = _mm512_mul_ps(_mm512_loadu_ps(row_sums + 16 * r),
                                _mm512_set1_ps(alpha[r]));
+#pragma GCC unroll 4
     for (int j = 0; j < kKeyTile / 16; ++j) {
       __m512 p = _mm512_setzero_ps();
       if (j < vectors) {
-        const __mmask16 shown =
-            _mm512_cmp_ps_mask(x[j], minus_inf, _CMP_NEQ_OQ);
-        p = _mm512_maskz_mov_ps(shown, Exp(_mm512_sub_ps(x[j], shift)));
+        const __m512 x = _mm512_loadu_ps(row + 16 * j);
+        const __mmask16 shown = _mm512_cmp_ps_mask(x, minus_inf, _CMP_NEQ_OQ);
+        p = _mm512_maskz_mov_ps(shown, Exp(_mm512_sub_ps(x, shift)));
         sum = _mm512_add_ps(sum, p);
       }
       _mm512_storeu_ps(row + 16 * j, p);
@@ -214,6 +240,7 @@ ATTNSERVE_AVX512 void OnlineSoftmaxTile(float* s, int vectors,
 // p_bf16 = bf16(p), round to nearest even.
 //   p: [kRows, kKeyTile]   p_bf16: [kRows, kKeyTile]
 ATTNSERVE_AVX512_BF16 void TileToBF16(const float* p, uint16_t* p_bf16) {
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
     for (int64_t c = 0; c < kKeyTile; c += 32) {
       const __m512bh packed =
@@ -235,27 +262,37 @@ ATTNSERVE_AVX512 void AccumulateF32(const float* p, int64_t n,
                                     __mmask16 last, const float* alpha,
                                     float* o, int64_t ldo) {
   __m512 acc[kRows][kVectors];
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
-    const __m512 a = _mm512_set1_ps(alpha[r]);
-    for (int j = 0; j < kVectors; ++j)
-      acc[r][j] = _mm512_mul_ps(_mm512_loadu_ps(o + r * ldo + 16 * j), a);
+#pragma GCC unroll 16
+    for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
   }
   const float* row = value;
   for (int64_t c = 0; c < n; ++c, row += v_dim) {
     __m512 v[kVectors];
-    for (int j = 0; j < kVectors; ++j) {
-      v[j] = _mm512_maskz_loadu_ps(j == kVectors - 1 ? last : __mmask16(0xffff),
-                                   row + 16 * j);
-    }
+#pragma GCC unroll 16
+    for (int j = 0; j + 1 < kVectors; ++j) v[j] = _mm512_loadu_ps(row + 16 * j);
+    v[kVectors - 1] = _mm512_maskz_loadu_ps(last, row + 16 * (kVectors - 1));
+    const __m512 pc[kRows] = {_mm512_set1_ps(p[c]),
+                              _mm512_set1_ps(p[kKeyTile + c]),
+                              _mm512_set1_ps(p[2 * kKeyTile + c]),
+                              _mm512_set1_ps(p[3 * kKeyTile + c])};
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
-      const __m512 pc = _mm512_set1_ps(p[r * kKeyTile + c]);
+#pragma GCC unroll 16
       for (int j = 0; j < kVectors; ++j)
-        acc[r][j] = _mm512_fmadd_ps(pc, v[j], acc[r][j]);
+        acc[r][j] = _mm512_fmadd_ps(pc[r], v[j], acc[r][j]);
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
-    for (int j = 0; j < kVectors; ++j)
-      _mm512_storeu_ps(o + r * ldo + 16 * j, acc[r][j]);
+    const __m512 a = _mm512_set1_ps(alpha[r]);
+#pragma GCC unroll 16
+    for (int j = 0; j < kVectors; ++j) {
+      float* out = o + r * ldo + 16 * j;
+      _mm512_storeu_ps(out,
+                       _mm512_fmadd_ps(_mm512_loadu_ps(out), a, acc[r][j]));
+    }
   }
 }
 
@@ -270,18 +307,23 @@ ATTNSERVE_AVX512_BF16 void AccumulateBF16(const uint32_t* p_pairs,
                                           int64_t ldv, const float* alpha,
                                           float* o, int64_t ldo) {
   __m512 acc[kRows][kVectors];
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
     const __m512 a = _mm512_set1_ps(alpha[r]);
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
       acc[r][j] = _mm512_mul_ps(_mm512_loadu_ps(o + r * ldo + 16 * j), a);
   }
   const uint16_t* row = value;
   for (int64_t t = 0; t < pairs; ++t, row += 2 * ldv) {
     __m512i v[kVectors];
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j) v[j] = _mm512_loadu_si512(row + 32 * j);
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
       const __m512i pt =
           _mm512_set1_epi32(static_cast<int>(p_pairs[r * kKeyTile / 2 + t]));
+#pragma GCC unroll 16
       for (int j = 0; j < kVectors; ++j) {
         acc[r][j] =
             _mm512_dpbf16_ps(acc[r][j], reinterpret_cast<const __m512bh&>(pt),
@@ -289,7 +331,9 @@ ATTNSERVE_AVX512_BF16 void AccumulateBF16(const uint32_t* p_pairs,
       }
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
       _mm512_storeu_ps(o + r * ldo + 16 * j, acc[r][j]);
   }
@@ -318,16 +362,32 @@ ATTNSERVE_AVX512 void NormalizeRows(const float* o, int64_t rows, int64_t ldo,
 // ---------------------------------------------------------------------------
 // Packing.
 
+// dst[w][c] = src[c * src_stride + w] for 32-bit words, zero for c in
+// [n_rows, ldd): a transpose, 16 rows per gather.
+//   src: [n_rows, src_stride] (words [0, words) used)   dst: [words, ldd]
+ATTNSERVE_AVX512 void Transpose32(const uint32_t* src, int64_t n_rows,
+                                  int64_t words, int64_t src_stride,
+                                  int64_t ldd, uint32_t* dst) {
+  const __m512i rows = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(static_cast<int>(src_stride)));
+  for (int64_t c0 = 0; c0 < ldd; c0 += 16) {
+    const __mmask16 m = TailMask(std::clamp<int64_t>(n_rows - c0, 0, 16));
+    const uint32_t* base = src + c0 * src_stride;
+    for (int64_t w = 0; w < words; ++w) {
+      _mm512_storeu_si512(dst + w * ldd + c0,
+                          _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m,
+                                                      rows, base + w, 4));
+    }
+  }
+}
+
 // key_t[d][c] = key[c][d], zero for c in [n_keys, ldk).
 //   key: [n_keys, D]   key_t: [D, ldk]
 void PackKeysF32(const float* key, int64_t n_keys, int64_t head_dim,
                  int64_t ldk, float* key_t) {
-  for (int64_t d = 0; d < head_dim; ++d)
-    std::fill(key_t + d * ldk + n_keys, key_t + (d + 1) * ldk, 0.0f);
-  for (int64_t c = 0; c < n_keys; ++c) {
-    const float* row = key + c * head_dim;
-    for (int64_t d = 0; d < head_dim; ++d) key_t[d * ldk + c] = row[d];
-  }
+  Transpose32(reinterpret_cast<const uint32_t*>(key), n_keys, head_dim,
+              head_dim, ldk, reinterpret_cast<uint32_t*>(key_t));
 }
 
 // key_t[t][c][e] = key[c][2t + e], zero past n_keys and head_dim.
@@ -335,6 +395,11 @@ void PackKeysF32(const float* key, int64_t n_keys, int64_t head_dim,
 void PackKeysBF16(const uint16_t* key, int64_t n_keys, int64_t head_dim,
                   int64_t ldk, uint16_t* key_t) {
   const int64_t pairs = (head_dim + 1) / 2;
+  if (head_dim % 2 == 0) {  // a pair is a 32-bit word of the key's row
+    Transpose32(reinterpret_cast<const uint32_t*>(key), n_keys, pairs, pairs,
+                ldk, reinterpret_cast<uint32_t*>(key_t));
+    return;
+  }
   std::memset(key_t, 0, sizeof(uint16_t) * pairs * ldk * 2);
   for (int64_t c = 0; c < n_keys; ++c) {
     const uint16_t* row = key + c * head_dim;
@@ -344,15 +409,26 @@ void PackKeysBF16(const uint16_t* key, int64_t n_keys, int64_t head_dim,
 }
 
 // packed[t][d][e] = value[2t + e][d], zero past n_keys and v_dim.
-//   value: [n_keys, Dv]   packed: [ceil(n_keys / 2), ldv, 2]
-void PackValuesBF16(const uint16_t* value, int64_t n_keys, int64_t v_dim,
-                    int64_t ldv, uint16_t* packed) {
-  const int64_t pairs = (n_keys + 1) / 2;
-  std::memset(packed, 0, sizeof(uint16_t) * pairs * ldv * 2);
-  for (int64_t c = 0; c < n_keys; ++c) {
-    const uint16_t* row = value + c * v_dim;
-    uint16_t* out = packed + (c / 2) * ldv * 2 + c % 2;
-    for (int64_t d = 0; d < v_dim; ++d) out[2 * d] = row[d];
+//   value: [n_keys, Dv]   packed: [ceil(n_keys / 2), ldv, 2] (ldv a multiple
+//   of 16)
+ATTNSERVE_AVX512 void PackValuesBF16(const uint16_t* value, int64_t n_keys,
+                                     int64_t v_dim, int64_t ldv,
+                                     uint16_t* packed) {
+  for (int64_t c = 0; c < n_keys; c += 2) {
+    const uint16_t* even = value + c * v_dim;
+    const uint16_t* odd = c + 1 < n_keys ? even + v_dim : nullptr;
+    uint16_t* out = packed + c * ldv;
+    for (int64_t d = 0; d < ldv; d += 16) {
+      const __mmask16 m = TailMask(std::clamp<int64_t>(v_dim - d, 0, 16));
+      const __m512i low =
+          _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, even + d));
+      const __m512i high =
+          odd == nullptr
+              ? _mm512_setzero_si512()
+              : _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, odd + d));
+      _mm512_storeu_si512(out + 2 * d,
+                          _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
+    }
   }
 }
 
@@ -438,6 +514,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
   for (int64_t kb = 0; kb < block_end; kb += kKeyTile) {
     for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
       int64_t tile_end = 0;
+#pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r)
         tile_end = std::max(tile_end, visible[r0 + r]);
       if (tile_end <= kb) continue;
@@ -445,6 +522,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
       const int vectors = static_cast<int>((n + 15) / 16);
       int64_t valid[kRows];
       const float* mask_rows[kRows];
+#pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) {
         const int64_t i = i0 + std::min<int64_t>(r0 + r, rows - 1);
         valid[r] = visible[r0 + r] - kb;
@@ -453,6 +531,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
       }
       if constexpr (kBF16) {
         const uint32_t* q_rows[kRows];
+#pragma GCC unroll 16
         for (int r = 0; r < kRows; ++r)
           q_rows[r] = q_pairs + std::min<int64_t>(r0 + r, rows - 1) * pairs;
         const auto* key_t = static_cast<const uint16_t*>(head->key_t) + kb * 2;
@@ -472,6 +551,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
         }
       } else {
         const float* q_rows[kRows];
+#pragma GCC unroll 16
         for (int r = 0; r < kRows; ++r) {
           q_rows[r] = query + (bh * p.q_len + i0 +
                                std::min<int64_t>(r0 + r, rows - 1)) *

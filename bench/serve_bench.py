@@ -18,8 +18,13 @@ run). In one run it measures
      measured right after (1) while the server idles;
   4. open loop (Poisson) at 50% and at 200% of the capacity measured in (1), on the default
      server (--max_queue_size 64): shed ratio, latency percentiles of accepted calls, and the
-     server's RSS (VmRSS sampled every 0.25 s, VmHWM at the end); and 200% again on a
-     server whose queue holds one batch (--max_queue_size 32).
+     server's RSS (VmRSS sampled every 0.25 s, VmHWM at the end); then 50% and 200% again on
+     a server with a queue time budget (--max_queue_time_ms, --budget_batch_size);
+  5. the batching gain the core itself allows: the core encoder offline on the same texts
+     one at a time vs in batches (the ceiling of "batched / --max_batch_size 1");
+  6. latency of one 16-token text (issue 8): the core encoder (encoder_timing), ONNX Runtime
+     in process (bench/peers/ort_runner.js on the same weights exported by torch.onnx) and
+     attnserve through gRPC (attnbench, 1 client, p50), in the same run.
 Prints a Markdown table (for bench/RESULTS.md) and the raw figures as JSON.
 
 OMP_WAIT_POLICY defaults to passive for the server and encoder_timing alike: on a machine
@@ -41,6 +46,7 @@ import threading
 import time
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SOURCE_DIR / "bench"))
 sys.path.insert(0, str(SOURCE_DIR / "bench" / "peers"))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 from attnserve_process import AttnServe  # noqa: E402
@@ -61,6 +67,8 @@ def write_model(path):
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
     vocab += letters + ["##" + c for c in letters]
     vocab += [w for w in attnbench_words() if w not in vocab]
+    # MiniLM's vocabulary size, so that ONNX Runtime's runner (ids up to 21000) fits too.
+    vocab += [f"[unused{i}]" for i in range(30522 - len(vocab))]
     random_bert_dir(path, vocab=len(vocab), **MINILM)
     (pathlib.Path(path) / "vocab.txt").write_text("\n".join(vocab) + "\n")
 
@@ -135,6 +143,26 @@ def offline_tokens_per_s(args, model_dir, lengths, batch):
     return total_tokens / (total_ms / 1e3)
 
 
+def latency_1x16(args, model_dir, tmp):
+    """Median ms of one 16-token sequence: core encoder, ONNX Runtime, gRPC Encode."""
+    import compare_encoder  # torch and the ONNX export; imported only here
+    core = json.loads(subprocess.run(
+        [str(args.build_dir / "bin" / "encoder_timing"), "--model_dir", str(model_dir),
+         "--threads", str(args.threads), "--reps", "300", "--dtype", "fp32", "--lengths", "16"],
+        capture_output=True, text=True, check=True).stdout)["ms"]
+    onnx_path = str(pathlib.Path(tmp) / "minilm.onnx")
+    compare_encoder.export_onnx(str(model_dir), onnx_path)
+    ort = compare_encoder.ort_times(onnx_path, [("1x16", [16])], 300, args.threads)["1x16"]["ort"]
+    server = start_server(args, model_dir)
+    try:
+        grpc_report = attnbench(args, server, "--concurrency", "1", "--min_tokens", "16",
+                                "--max_tokens", "16", "--lengths_file", "")
+    finally:
+        server.stop()
+    return {"core_ms": core, "ort_ms": ort, "grpc_p50_ms": grpc_report["p50_ms"],
+            "grpc_p99_ms": grpc_report["p99_ms"]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build_dir", type=pathlib.Path, default=SOURCE_DIR / "build")
@@ -143,6 +171,10 @@ def main():
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="--compute_threads")
     parser.add_argument("--reps", type=int, default=10, help="encoder_timing repetitions")
+    parser.add_argument("--queue_time_ms", type=int, default=40,
+                        help="--max_queue_time_ms of the budget server")
+    parser.add_argument("--budget_batch_size", type=int, default=8,
+                        help="--max_batch_size of the budget server")
     parser.add_argument("--omp_wait_policy", default="passive",
                         help="OMP_WAIT_POLICY of the server and encoder_timing alike; empty "
                              "leaves libgomp's default (spinning)")
@@ -190,30 +222,55 @@ def main():
         finally:
             server.stop()
 
-        print("2x capacity with the queue bounded to one batch (--max_queue_size 32)",
-              file=sys.stderr)
-        server = start_server(args, model_dir, "--max_queue_size", "32")
+        print(f"queue time budget server (--max_queue_time_ms {args.queue_time_ms}, "
+              f"--max_batch_size {args.budget_batch_size}): 50% and 200%", file=sys.stderr)
+        server = start_server(args, model_dir, "--max_queue_time_ms", str(args.queue_time_ms),
+                              "--max_batch_size", str(args.budget_batch_size))
+        pid = server.process.pid
         try:
-            double_small_queue = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
+            budget_half = attnbench(args, server, "--rate", f"{capacity * 0.5:.2f}")
+            sampler = RssSampler(pid)
+            budget_double = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
+            rss_budget = sampler.finish()
+            budget_hwm = proc_status_kib(pid, "VmHWM")
         finally:
             server.stop()
 
+        print("core encoder offline, one text at a time", file=sys.stderr)
+        offline_single = offline_tokens_per_s(args, model_dir, lengths[:64], 1)
+        offline_batched = offline_tokens_per_s(args, model_dir, lengths[:128], offline_batch)
+
+        print("latency of one 16-token text: core, ONNX Runtime, gRPC", file=sys.stderr)
+        latency = latency_1x16(args, model_dir, tmp)
+
     figures["loadavg_end"] = loadavg()
 
-    shed = double["errors"].get("RESOURCE_EXHAUSTED", 0)
-    unexpected = {k: v for k, v in double["errors"].items() if k != "RESOURCE_EXHAUSTED"}
-    calls = double["requests"] + double["error_calls"]
+    def shed_ratio(report):
+        calls = report["requests"] + report["error_calls"]
+        return report["errors"].get("RESOURCE_EXHAUSTED", 0) / calls if calls else 0.0
+
+    def unexpected_errors(report):
+        return {k: v for k, v in report["errors"].items() if k != "RESOURCE_EXHAUSTED"}
+
     figures.update(
         unbatched=unbatched, batched=batched, half_load=half, double_load=double,
-        double_load_queue_32=double_small_queue,
+        budget_half_load=budget_half, budget_double_load=budget_double,
         offline_batch=offline_batch, offline_tokens_per_s=offline,
+        offline_single_tokens_per_s=offline_single,
+        offline_batched_tokens_per_s=offline_batched,
+        offline_batching_gain=offline_batched / offline_single,
         batched_over_unbatched=batched["tokens_per_s"] / unbatched["tokens_per_s"],
         batched_over_offline=batched["tokens_per_s"] / offline,
-        shed_ratio=shed / calls if calls else 0.0, unexpected_errors=unexpected,
+        shed_ratio=shed_ratio(double), unexpected_errors=unexpected_errors(double),
+        budget_shed_ratio=shed_ratio(budget_double),
+        budget_unexpected_errors=unexpected_errors(budget_double),
         p99_double_over_half=double["p99_ms"] / half["p99_ms"],
+        budget_p99_double_over_half=budget_double["p99_ms"] / budget_half["p99_ms"],
+        latency_1x16=latency,
         rss_kib={"start": rss_start, "after_closed_loop": rss_after_closed,
                  "during_2x_min": min(rss_double), "during_2x_max": max(rss_double),
-                 "during_2x_last": rss_double[-1], "vm_hwm": hwm})
+                 "during_2x_last": rss_double[-1], "vm_hwm": hwm,
+                 "budget_during_2x_max": max(rss_budget), "budget_vm_hwm": budget_hwm})
 
     f = figures
     rss = f["rss_kib"]
@@ -231,15 +288,22 @@ CPU: {f['cpu']}; load average at start {' '.join(f['loadavg_start'])}, at end
 | core encoder offline, batches of {offline_batch} | | {offline:.0f} | | | {offline_batch} |
 | open loop 50% of capacity ({half['rate']:.0f}/s) | {half['requests_per_s']:.1f} | {half['tokens_per_s']:.0f} | {half['p50_ms']:.1f} | {half['p99_ms']:.1f} | |
 | open loop 200% of capacity ({double['rate']:.0f}/s) | {double['requests_per_s']:.1f} | {double['tokens_per_s']:.0f} | {double['p50_ms']:.1f} | {double['p99_ms']:.1f} | |
-| open loop 200%, `--max_queue_size 32` | {double_small_queue['requests_per_s']:.1f} | {double_small_queue['tokens_per_s']:.0f} | {double_small_queue['p50_ms']:.1f} | {double_small_queue['p99_ms']:.1f} | |
+| budget server: open loop 50% | {budget_half['requests_per_s']:.1f} | {budget_half['tokens_per_s']:.0f} | {budget_half['p50_ms']:.1f} | {budget_half['p99_ms']:.1f} | |
+| budget server: open loop 200% | {budget_double['requests_per_s']:.1f} | {budget_double['tokens_per_s']:.0f} | {budget_double['p50_ms']:.1f} | {budget_double['p99_ms']:.1f} | |
+| core encoder offline, one text at a time | | {offline_single:.0f} | | | 1 |
+| core encoder offline, batches of {offline_batch} (again) | | {offline_batched:.0f} | | | {offline_batch} |
+
+Budget server: `--max_queue_time_ms {args.queue_time_ms} --max_batch_size {args.budget_batch_size}`.
 
 | target | measured |
 | --- | --- |
-| batched >= 4x `--max_batch_size 1` | {f['batched_over_unbatched']:.2f}x |
+| batched >= 4x `--max_batch_size 1` | {f['batched_over_unbatched']:.2f}x (the core offline allows {f['offline_batching_gain']:.2f}x: batches of {offline_batch} vs one text at a time) |
 | batched >= 80% of offline core | {100 * f['batched_over_offline']:.0f}% |
-| 2x capacity: excess shed with RESOURCE_EXHAUSTED | {100 * f['shed_ratio']:.0f}% of calls shed; other errors: {unexpected or 'none'} |
-| 2x capacity: p99 of accepted <= 3x p99 at 50% | {f['p99_double_over_half']:.2f}x ({double['p99_ms']:.1f} vs {half['p99_ms']:.1f} ms) |
-| RSS flat | VmRSS {rss['start'] / 1024:.0f} MiB at start, {rss['after_closed_loop'] / 1024:.0f} MiB after the closed loop, {rss['during_2x_min'] / 1024:.0f}..{rss['during_2x_max'] / 1024:.0f} MiB during the 2x run; peak (VmHWM) {rss['vm_hwm'] / 1024:.0f} MiB |
+| 2x capacity: excess shed with RESOURCE_EXHAUSTED | defaults: {100 * f['shed_ratio']:.0f}% of calls shed, other errors: {f['unexpected_errors'] or 'none'}; budget server: {100 * f['budget_shed_ratio']:.0f}%, other errors: {f['budget_unexpected_errors'] or 'none'} |
+| 2x capacity: p99 of accepted <= 3x p99 at 50% | defaults: {f['p99_double_over_half']:.2f}x ({double['p99_ms']:.1f} vs {half['p99_ms']:.1f} ms); budget server: {f['budget_p99_double_over_half']:.2f}x ({budget_double['p99_ms']:.1f} vs {budget_half['p99_ms']:.1f} ms) |
+| RSS flat | VmRSS {rss['start'] / 1024:.0f} MiB at start, {rss['after_closed_loop'] / 1024:.0f} MiB after the closed loop, {rss['during_2x_min'] / 1024:.0f}..{rss['during_2x_max'] / 1024:.0f} MiB during the 2x run; peak (VmHWM) {rss['vm_hwm'] / 1024:.0f} MiB; budget server peak {rss['budget_vm_hwm'] / 1024:.0f} MiB |
+| (issue 8) one 16-token text: core <= 0.8x ONNX Runtime | {latency['core_ms']:.2f} ms vs {latency['ort_ms']:.2f} ms = {latency['core_ms'] / latency['ort_ms']:.2f}x |
+| (issue 8) through gRPC <= 1.0x ONNX Runtime in process | p50 {latency['grpc_p50_ms']:.2f} ms (p99 {latency['grpc_p99_ms']:.2f}) = {latency['grpc_p50_ms'] / latency['ort_ms']:.2f}x |
 """)
     print(json.dumps(figures, indent=1))
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/banded_local_attention.h"
 #include "core/dense_dnnl_attention.h"
+#include "core/fused_attention.h"
 #include "core/reference_attention.h"
 #include "core/top_k_attention.h"
 
@@ -376,6 +377,7 @@ absl::Status AttendUncheckedValues(const AttentionSpec& spec,
 const std::vector<const AttentionImplementation*>& AttentionImplementations() {
   static const auto* implementations =
       new std::vector<const AttentionImplementation*>{
+          new FusedAttention(FusedAttention::Coverage::kWhereFaster),
           new DenseDnnlAttention(),
           new BandedLocalAttention(),
           new TopKAttention(),

@@ -114,8 +114,8 @@ absl::Status RunAttention(const AttentionImplementation& impl,
 // The scale actually applied to q.k: spec.scale, or 1/sqrt(head_dim) when 0.
 float EffectiveScale(const AttentionSpec& spec, int64_t head_dim);
 
-// { DenseDnnlAttention, BandedLocalAttention, TopKAttention, ReferenceAttention
-// }
+// { FusedAttention (where faster), DenseDnnlAttention, BandedLocalAttention,
+//   TopKAttention, ReferenceAttention }
 const std::vector<const AttentionImplementation*>& AttentionImplementations();
 const AttentionImplementation& ReferenceAttentionImplementation();
 

@@ -22,6 +22,8 @@ const char* ShedReasonName(ShedReason reason) {
   switch (reason) {
     case ShedReason::kQueueFull:
       return "queue_full";
+    case ShedReason::kQueueTime:
+      return "queue_time";
     case ShedReason::kDeadline:
       return "deadline";
     case ShedReason::kCancelled:

@@ -147,8 +147,15 @@ struct BatchLimits {
 };
 
 // Why the scheduler refused or dropped work (for the shed counter).
-enum class ShedReason { kQueueFull, kDeadline, kCancelled, kShutdown };
-// "queue_full", "deadline", "cancelled", "shutdown".
+enum class ShedReason {
+  kQueueFull,
+  kQueueTime,
+  kDeadline,
+  kCancelled,
+  kShutdown
+};
+constexpr int kNumShedReasons = 5;
+// "queue_full", "queue_time", "deadline", "cancelled", "shutdown".
 const char* ShedReasonName(ShedReason reason);
 
 // A request the batch former removed without computing it.

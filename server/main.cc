@@ -33,14 +33,14 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/attention_service.h"
-#include "server/model_registry.h"
-#include "server/scheduler.h"
-#include "server/scheduler_metrics.h"
 #include "server/attention_work.h"
 #include "server/encode_work.h"
 #include "server/encoder_service.h"
 #include "server/metrics.h"
+#include "server/model_registry.h"
 #include "server/proto_convert.h"
+#include "server/scheduler.h"
+#include "server/scheduler_metrics.h"
 #include "server/shutdown_gate.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
@@ -62,6 +62,10 @@ ABSL_FLAG(int32_t, max_queue_delay_us, 0,
 ABSL_FLAG(int32_t, max_queue_size, 64,
           "requests waiting for compute per model; more are refused with "
           "RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, max_queue_time_ms, 0,
+          "refuse a request with RESOURCE_EXHAUSTED when the work queued "
+          "ahead of it is expected to take longer than this (at the measured "
+          "cost per token); bounds latency under overload; 0 = off");
 ABSL_FLAG(int32_t, compute_threads, 0,
           "threads of the compute worker; 0 = all hardware threads");
 ABSL_FLAG(int64_t, max_message_bytes, int64_t{64} << 20,
@@ -192,11 +196,12 @@ absl::Status CheckFlags() {
         ", expected at most ", INT32_MAX, " (gRPC's limit)"));
   }
   if (absl::GetFlag(FLAGS_max_queue_delay_us) < 0 ||
+      absl::GetFlag(FLAGS_max_queue_time_ms) < 0 ||
       absl::GetFlag(FLAGS_compute_threads) < 0 ||
       absl::GetFlag(FLAGS_shutdown_grace_ms) < 0) {
     return absl::InvalidArgumentError(
-        "--max_queue_delay_us, --compute_threads and --shutdown_grace_ms must "
-        "be >= 0");
+        "--max_queue_delay_us, --max_queue_time_ms, --compute_threads and "
+        "--shutdown_grace_ms must be >= 0");
   }
   for (const std::string& model : absl::GetFlag(FLAGS_model)) {
     if (absl::StatusOr<ModelSpec> spec = ParseModelSpec(model); !spec.ok()) {
@@ -264,31 +269,31 @@ int Serve() {
 
   // One batching scheduler per model plus one for Attend / MultiHeadAttend.
   // Each has one compute worker owning `compute_threads` cores: workers of
-  // different queues take turns through the compute mutex, so the cores are
-  // never oversubscribed.
+  // different queues take turns through the compute mutex, so one OpenMP team
+  // at a time runs and the cores are never oversubscribed (the idle teams
+  // sleep: OMP_WAIT_POLICY=passive, see main()).
   SchedulerOptions base;
   base.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
   base.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
   base.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
   base.max_queue_delay =
       absl::Microseconds(absl::GetFlag(FLAGS_max_queue_delay_us));
+  base.max_queue_time =
+      absl::Milliseconds(absl::GetFlag(FLAGS_max_queue_time_ms));
   base.worker_init = [compute_threads](int) {
     core::SetComputeThreads(compute_threads);
   };
   std::mutex compute_mutex;
+  base.compute_mutex = &compute_mutex;
   std::vector<std::unique_ptr<SchedulerMetrics>> observers;
-  auto make_scheduler = [&](const std::string& name, ComputeFn compute)
-      -> absl::StatusOr<std::unique_ptr<Scheduler>> {
+  auto make_scheduler =
+      [&](const std::string& name,
+          ComputeFn compute) -> absl::StatusOr<std::unique_ptr<Scheduler>> {
     SchedulerOptions options = base;
     options.name = name;
     observers.push_back(std::make_unique<SchedulerMetrics>(&metrics, name));
-    return Scheduler::Create(
-        options,
-        [&compute_mutex, compute = std::move(compute)](const Batch& batch) {
-          std::lock_guard<std::mutex> lock(compute_mutex);
-          return compute(batch);
-        },
-        observers.back().get());
+    return Scheduler::Create(options, std::move(compute),
+                             observers.back().get());
   };
   std::vector<std::unique_ptr<Scheduler>> schedulers;
   absl::StatusOr<std::unique_ptr<Scheduler>> attention_scheduler =
@@ -310,8 +315,8 @@ int Serve() {
     model->scheduler = scheduler->get();
     schedulers.push_back(*std::move(scheduler));
   }
-  ModelRegistry registry(
-      std::vector<std::shared_ptr<const ServedModel>>(loaded.begin(), loaded.end()));
+  ModelRegistry registry(std::vector<std::shared_ptr<const ServedModel>>(
+      loaded.begin(), loaded.end()));
 
   const int64_t max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   ConversionLimits limits = LimitsForMaxMessageBytes(max_message_bytes);
@@ -350,11 +355,13 @@ int Serve() {
   health->SetServingStatus(true);
   health->SetServingStatus(v1::AttentionService::service_full_name(), true);
   health->SetServingStatus(v1::EncoderService::service_full_name(), true);
-  Log("cpu isa %s, %d compute threads, max queue %d sequences, batches of "
-      "<= %d sequences and <= %d tokens, queue delay %d us, max message %lld "
-      "bytes",
+  Log("cpu isa %s, %d compute threads, max queue %d sequences and %d ms, "
+      "batches of <= %d sequences and <= %d tokens, queue delay %d us, max "
+      "message %lld bytes",
       core::DnnlContext::CpuIsaName().c_str(), compute_threads,
-      absl::GetFlag(FLAGS_max_queue_size), absl::GetFlag(FLAGS_max_batch_size),
+      absl::GetFlag(FLAGS_max_queue_size),
+      absl::GetFlag(FLAGS_max_queue_time_ms),
+      absl::GetFlag(FLAGS_max_batch_size),
       absl::GetFlag(FLAGS_max_batch_tokens),
       absl::GetFlag(FLAGS_max_queue_delay_us),
       static_cast<long long>(max_message_bytes));

@@ -1,5 +1,6 @@
 #include "server/scheduler.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,11 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
         "max_queue_delay is ", absl::FormatDuration(options.max_queue_delay),
         ", expected >= 0"));
   }
+  if (options.max_queue_time < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_queue_time is ", absl::FormatDuration(options.max_queue_time),
+        ", expected >= 0 (0 = no queue time budget)"));
+  }
   if (options.max_sequences_per_turn < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_sequences_per_turn is ", options.max_sequences_per_turn,
@@ -45,6 +51,7 @@ Scheduler::Scheduler(SchedulerOptions options, ComputeFn compute,
       clock_(*clock),
       former_(BatchLimits{options_.max_batch_size, options_.max_batch_tokens,
                           options_.max_sequences_per_turn}) {
+  in_flight_.resize(options_.num_workers);
   workers_.reserve(options_.num_workers);
   for (int i = 0; i < options_.num_workers; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i); });
@@ -75,6 +82,37 @@ void Scheduler::Shutdown() {
 int64_t Scheduler::queued_sequences() const {
   std::lock_guard<std::mutex> lock(mu_);
   return former_.queued_sequences();
+}
+
+std::optional<absl::Duration> Scheduler::ExpectedQueueTime() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ExpectedQueueTimeLocked(clock_.Now());
+}
+
+std::optional<absl::Duration> Scheduler::ExpectedQueueTimeLocked(
+    absl::Time now) const {
+  if (seconds_per_token_ <= 0) return std::nullopt;
+  double seconds =
+      static_cast<double>(former_.queued_tokens()) * seconds_per_token_;
+  for (const InFlight& batch : in_flight_) {
+    if (batch.tokens == 0) continue;
+    seconds +=
+        std::max(0.0, static_cast<double>(batch.tokens) * seconds_per_token_ -
+                          absl::ToDoubleSeconds(now - batch.start));
+  }
+  return absl::Seconds(seconds / options_.num_workers);
+}
+
+void Scheduler::RecordBatchCost(int64_t tokens, absl::Duration compute_time) {
+  // Recent batches dominate: the cost per token moves with batch sizes and
+  // with whatever else shares the cores.
+  constexpr double kWeight = 0.2;
+  const double sample = absl::ToDoubleSeconds(compute_time) /
+                        static_cast<double>(std::max<int64_t>(tokens, 1));
+  seconds_per_token_ =
+      seconds_per_token_ <= 0
+          ? sample
+          : (1 - kWeight) * seconds_per_token_ + kWeight * sample;
 }
 
 void Scheduler::Reject(ScheduledRequest& request, absl::Status status,
@@ -129,6 +167,15 @@ void Scheduler::Submit(std::shared_ptr<ScheduledRequest> request) {
           "queue of '", options_.name, "' is full: the request has ",
           r.num_sequences(), " sequences, ", former_.queued_sequences(),
           " are queued and max_queue_size is ", options_.max_queue_size));
+    } else if (const std::optional<absl::Duration> wait =
+                   ExpectedQueueTimeLocked(now);
+               options_.max_queue_time > absl::ZeroDuration() &&
+               wait.has_value() && *wait > options_.max_queue_time) {
+      reason = ShedReason::kQueueTime;
+      rejection = absl::ResourceExhaustedError(absl::StrCat(
+          "queue of '", options_.name, "' holds about ",
+          absl::ToInt64Milliseconds(*wait), " ms of work, over max_queue_time ",
+          absl::FormatDuration(options_.max_queue_time), "; retry later"));
     } else {
       r.owner_ = this;
       if (r.deadline() != absl::InfiniteFuture()) {
@@ -238,6 +285,7 @@ void Scheduler::WorkerLoop(int worker_index) {
            &outcomes);
     }
     ReportQueueDepth();
+    in_flight_[worker_index] = {now, batch.total_tokens()};
     // Another idle worker can start on what is left.
     if (!former_.empty()) work_cv_.notify_one();
     lock.unlock();
@@ -245,14 +293,21 @@ void Scheduler::WorkerLoop(int worker_index) {
     Deliver(outcomes);
     if (!batch.empty()) {
       if (observer_ != nullptr) observer_->OnBatchFormed(batch);
+      std::unique_lock<std::mutex> compute_lock;
+      if (options_.compute_mutex != nullptr) {
+        compute_lock = std::unique_lock<std::mutex>(*options_.compute_mutex);
+      }
       const absl::Time start = clock_.Now();
       const absl::Status status = compute_(batch);
       const absl::Time end = clock_.Now();
+      if (compute_lock.owns_lock()) compute_lock.unlock();
       if (observer_ != nullptr) {
         observer_->OnBatchComputed(batch, end - start, status);
       }
       lock.lock();
+      in_flight_[worker_index] = {};
       if (status.ok()) {
+        RecordBatchCost(batch.total_tokens(), end - start);
         for (const BatchEntry& entry : batch.entries()) {
           ++entry.request->sequences_computed_;
         }

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +48,16 @@ namespace attnserve::server {
 // forms the batch. 0 takes whatever is queued at once (as TEI does). The
 // remainder of a request split over several batches is never delayed again.
 //
+// Queue time budget (admission by expected wait, for latency under overload):
+// with max_queue_time > 0 a request is refused (RESOURCE_EXHAUSTED, shed as
+// "queue_time") when the work ahead of it — the queued tokens plus what is
+// left of the batches computing now — is expected to take longer than
+// max_queue_time, at the measured cost per token (a moving average over
+// recent batches), shared by num_workers. Until a first batch has been computed
+// there is no estimate and only max_queue_size applies. max_queue_size bounds
+// memory; max_queue_time bounds how long accepted calls wait, so under a
+// sustained overload accepted calls see about max_queue_time + their own batch.
+//
 // Wiring into a gRPC callback handler (sketch):
 //   auto* reactor = context->DefaultReactor();
 //   // ServerContext::deadline() is time_point::max() when the call has none.
@@ -72,9 +83,15 @@ struct SchedulerOptions {
   int max_batch_size = 32;           // sequences per batch, >= 1
   int64_t max_batch_tokens = 16384;  // tokens per batch, >= 1
   absl::Duration max_queue_delay = absl::ZeroDuration();  // >= 0
+  // Queue time budget, see above; 0 = none (only max_queue_size).
+  absl::Duration max_queue_time = absl::ZeroDuration();  // >= 0
   // Fairness turn, see BatchFormer; 0 means max_batch_size.
   int max_sequences_per_turn = 0;
   int num_workers = 1;  // compute threads, >= 1
+  // Shared by schedulers whose computes must not overlap (they share the
+  // cores): held around each compute; the compute time (metrics, cost per
+  // token) excludes the wait for it. Null: none. Must outlive the scheduler.
+  std::mutex* compute_mutex = nullptr;
   // Runs first on each compute thread, with its index in [0, num_workers).
   std::function<void(int worker_index)> worker_init;
 };
@@ -123,8 +140,9 @@ class Scheduler {
   // once: rejections run it on this thread before Submit returns —
   // INVALID_ARGUMENT (no sequences, a negative token count),
   // UNAVAILABLE (shutting down), CANCELLED or DEADLINE_EXCEEDED (already),
-  // RESOURCE_EXHAUSTED (its sequences do not fit in max_queue_size; nothing of
-  // it is queued). A request larger than a batch is accepted and split.
+  // RESOURCE_EXHAUSTED (its sequences do not fit in max_queue_size, or the
+  // work ahead of it is expected to take longer than max_queue_time; nothing
+  // of it is queued). A request larger than a batch is accepted and split.
   // Submitting a request a second time does nothing.
   void Submit(std::shared_ptr<ScheduledRequest> request);
 
@@ -142,6 +160,9 @@ class Scheduler {
   void Shutdown();
 
   int64_t queued_sequences() const;
+  // The expected wait of a request submitted now (see max_queue_time), or
+  // nullopt before the first batch has been computed.
+  std::optional<absl::Duration> ExpectedQueueTime() const;
   const SchedulerOptions& options() const { return options_; }
 
  private:
@@ -171,6 +192,9 @@ class Scheduler {
   void Fail(ScheduledRequest& request, absl::Status status, ShedReason reason,
             int64_t dropped_sequences, Outcomes* outcomes);
   void ReportQueueDepth();
+  std::optional<absl::Duration> ExpectedQueueTimeLocked(absl::Time now) const;
+  // Folds a computed batch into the cost per token.
+  void RecordBatchCost(int64_t tokens, absl::Duration compute_time);
   absl::Status DroppedStatus(ShedReason reason) const;
   // Runs without mu_ held.
   void Deliver(Outcomes& outcomes);
@@ -190,6 +214,15 @@ class Scheduler {
   std::multimap<absl::Time, ScheduledRequest*> deadlines_;  // guarded by mu_
   bool shutting_down_ = false;                              // guarded by mu_
   bool stop_deadline_thread_ = false;                       // guarded by mu_
+  // Per worker, the batch it computes now: when it was formed and its tokens
+  // (0 when idle).
+  struct InFlight {
+    absl::Time start;
+    int64_t tokens = 0;
+  };
+  std::vector<InFlight> in_flight_;  // guarded by mu_
+  // Moving average of compute seconds per token; 0 until the first batch.
+  double seconds_per_token_ = 0;  // guarded by mu_
 
   std::mutex join_mu_;  // serialises Shutdown's joins
   std::vector<std::thread> workers_;

@@ -9,10 +9,9 @@ SchedulerMetrics::SchedulerMetrics(Metrics* metrics, const std::string& model)
       batch_size_(metrics->BatchSize(model)),
       batch_tokens_(metrics->BatchTokens(model)),
       tokens_(metrics->Tokens(model)) {
-  for (ShedReason reason : {ShedReason::kQueueFull, ShedReason::kDeadline,
-                            ShedReason::kCancelled, ShedReason::kShutdown}) {
-    shed_[static_cast<int>(reason)] =
-        &metrics->Shed(model, ShedReasonName(reason));
+  for (int i = 0; i < kNumShedReasons; ++i) {
+    shed_[i] =
+        &metrics->Shed(model, ShedReasonName(static_cast<ShedReason>(i)));
   }
 }
 

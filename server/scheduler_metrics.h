@@ -32,7 +32,7 @@ class SchedulerMetrics : public SchedulerObserver {
   prometheus::Histogram& batch_size_;
   prometheus::Histogram& batch_tokens_;
   prometheus::Counter& tokens_;
-  prometheus::Counter* shed_[4];  // by ShedReason
+  prometheus::Counter* shed_[kNumShedReasons];  // by ShedReason
 };
 
 }  // namespace attnserve::server

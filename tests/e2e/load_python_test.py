@@ -235,6 +235,60 @@ class QueueLimitTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class QueueTimeBudgetTest(unittest.TestCase):
+    """With --max_queue_time_ms a burst is admitted only while the work ahead is expected to
+    finish within the budget (measured cost per token); the rest is shed at once."""
+
+    def test_burst_over_the_queue_time_budget(self):
+        server = AttnServe(BUILD_DIR, ["--model", "demo", "--max_queue_size", "4096",
+                                       "--max_batch_size", "4", "--max_queue_time_ms", "100"],
+                           metrics=True)
+        try:
+            client = attnserve_client.Client(server.address, timeout=CALL_TIMEOUT)
+            # One computed batch gives the scheduler its cost per token.
+            client.encoder.Encode(pb.EncodeRequest(texts=random_texts(4, 150, 200, seed=99)),
+                                  timeout=CALL_TIMEOUT)
+            before = scrape(server.metrics_address)
+            futures = [client.encoder.Encode.future(
+                pb.EncodeRequest(texts=random_texts(4, 150, 200, seed=i)), timeout=CALL_TIMEOUT)
+                for i in range(48)]
+            codes, messages = [], []
+            for future in futures:
+                try:
+                    self.assertEqual(len(future.result().embeddings), 4)
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as error:
+                    codes.append(error.code())
+                    messages.append(error.details())
+            after = scrape(server.metrics_address)
+            ok = codes.count(grpc.StatusCode.OK)
+            shed = codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED)
+            self.assertEqual(ok + shed, len(codes), codes)
+            self.assertGreaterEqual(ok, 1)
+            self.assertGreaterEqual(shed, 1)
+            for message in messages:
+                self.assertIn("max_queue_time", message)
+            delta = lambda reason: (
+                metric(after, "attnserve_shed_total", model="demo", reason=reason) -
+                metric(before, "attnserve_shed_total", model="demo", reason=reason))
+            self.assertEqual(delta("queue_time"), 4 * shed)
+            self.assertEqual(delta("queue_full"), 0)
+            # Once the queue drains, calls are admitted again.
+            self.wait_queue_empty(server)
+            response = client.encoder.Encode(pb.EncodeRequest(texts=["hello world"] * 8),
+                                             timeout=CALL_TIMEOUT)
+            self.assertEqual(len(response.embeddings), 8)
+            client.channel.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def wait_queue_empty(self, server):
+        deadline = time.monotonic() + CALL_TIMEOUT
+        while metric(scrape(server.metrics_address), "attnserve_queue_depth", model="demo"):
+            self.assertLess(time.monotonic(), deadline, "the queue never drained")
+            time.sleep(0.05)
+
+
 class AttnbenchSmokeTest(unittest.TestCase):
     """attnbench against a demo server: closed loop per method and open loop, --json."""
 

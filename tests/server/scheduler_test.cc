@@ -347,6 +347,13 @@ class Harness {
     std::lock_guard<std::mutex> lock(mu_);
     sleep_ = sleep;
   }
+  // Each batch then advances `clock` by `per_token` per token of the batch:
+  // a compute whose cost the scheduler can measure on the fake clock.
+  void AdvanceClockPerToken(FakeClock* clock, absl::Duration per_token) {
+    std::lock_guard<std::mutex> lock(mu_);
+    clock_ = clock;
+    per_token_ = per_token;
+  }
   void FailBatchesContaining(int id, absl::Status status) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_id_ = id;
@@ -414,8 +421,11 @@ class Harness {
       if (request->id == fail_id_) return fail_status_;
     }
     const std::chrono::microseconds sleep = sleep_;
+    FakeClock* const clock = clock_;
+    const absl::Duration per_token = per_token_;
     lock.unlock();
     std::this_thread::sleep_for(sleep);
+    if (clock != nullptr) clock->Advance(per_token * batch.total_tokens());
     for (const BatchEntry& e : batch.entries()) {
       auto* request = static_cast<TestRequest*>(e.request);
       request->slots[e.sequence] = ExpectedSlot(request->id, e.sequence);
@@ -434,6 +444,8 @@ class Harness {
   std::condition_variable cv_;
   bool held_ = false;
   std::chrono::microseconds sleep_{0};
+  FakeClock* clock_ = nullptr;
+  absl::Duration per_token_;
   int fail_id_ = -1;
   absl::Status fail_status_;
   std::vector<std::vector<std::pair<int, int>>> batches_;
@@ -461,6 +473,7 @@ class CountingObserver final : public SchedulerObserver {
     std::lock_guard<std::mutex> lock(mu_);
     ++batches_computed;
     EXPECT_GE(compute_time, absl::ZeroDuration());
+    max_compute_time = std::max(max_compute_time, compute_time);
     if (!status.ok()) ++batches_failed;
   }
   void OnShed(ShedReason reason, int64_t sequences) override {
@@ -475,6 +488,7 @@ class CountingObserver final : public SchedulerObserver {
   int64_t sequences_formed = 0;
   int64_t tokens_formed = 0;
   int batches_computed = 0;
+  absl::Duration max_compute_time;
   int batches_failed = 0;
   std::map<std::string, int> sheds;
   std::map<std::string, int64_t> shed_sequences;
@@ -516,6 +530,10 @@ TEST(SchedulerTest, CreateRejectsInvalidOptionsNamingTheField) {
   options.max_queue_delay = absl::Milliseconds(-1);
   EXPECT_THAT(Scheduler::Create(options, harness.Compute()).status().message(),
               HasSubstr("max_queue_delay"));
+  options = Options(4);
+  options.max_queue_time = absl::Milliseconds(-1);
+  EXPECT_THAT(Scheduler::Create(options, harness.Compute()).status().message(),
+              HasSubstr("max_queue_time"));
 }
 
 TEST(SchedulerTest, WaitsForQueueDelayThenBatchesWhatArrived) {
@@ -619,6 +637,90 @@ TEST(SchedulerTest, FullQueueRejectsWithResourceExhaustedAndQueuesNothing) {
   EXPECT_EQ(observer.sheds["queue_full"], 1);
   EXPECT_EQ(observer.shed_sequences["queue_full"], 2);
   EXPECT_EQ(observer.depths.back(), 0);
+}
+
+TEST(SchedulerTest, QueueTimeBudgetRefusesWorkExpectedToWaitTooLong) {
+  FakeClock clock;
+  Harness harness;
+  CountingObserver observer;
+  harness.AdvanceClockPerToken(&clock, absl::Milliseconds(1));
+  SchedulerOptions options = Options(8);
+  options.max_queue_time = absl::Milliseconds(45);
+  auto scheduler = Start(options, harness, &clock, &observer);
+  // No batch computed yet: no estimate, only max_queue_size applies.
+  harness.Hold();
+  scheduler->Submit(harness.Request(0, {10}));
+  harness.AwaitBatchesStarted(1);
+  EXPECT_FALSE(scheduler->ExpectedQueueTime().has_value());
+  scheduler->Submit(harness.Request(1, {100}));
+  EXPECT_FALSE(harness.completed(1));
+  harness.Release();
+  harness.AwaitCompletions(2);
+  ASSERT_TRUE(harness.completion(1).status.ok());
+
+  // 1 ms per token measured; a batch of 10 tokens computing (just started),
+  // then 20 + 20 queued.
+  harness.Hold();
+  scheduler->Submit(harness.Request(2, {10}));
+  harness.AwaitBatchesStarted(3);
+  ASSERT_TRUE(scheduler->ExpectedQueueTime().has_value());
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(*scheduler->ExpectedQueueTime()), 10,
+              1e-6);
+  scheduler->Submit(harness.Request(3, {20}));
+  scheduler->Submit(harness.Request(4, {20}));
+  EXPECT_FALSE(harness.completed(4));
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(*scheduler->ExpectedQueueTime()), 50,
+              1e-6);
+  scheduler->Submit(harness.Request(5, {1}));  // 50 ms ahead > 45 ms
+  ASSERT_TRUE(harness.completed(5));           // before Submit returned
+  EXPECT_EQ(harness.completion(5).status.code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(harness.completion(5).status.message(),
+              HasSubstr("max_queue_time"));
+  // 6 ms into the computing batch, 4 ms of it are left: 44 ms ahead.
+  clock.Advance(absl::Milliseconds(6));
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(*scheduler->ExpectedQueueTime()), 44,
+              1e-6);
+  scheduler->Submit(harness.Request(7, {1}));
+  EXPECT_FALSE(harness.completed(7));
+  harness.Release();
+  harness.AwaitCompletions(7);
+  for (int id : {2, 3, 4, 7}) EXPECT_TRUE(harness.completion(id).status.ok());
+  EXPECT_EQ(harness.computed().count({5, 0}), 0u);
+  // The queue drained: new work is admitted again.
+  scheduler->Submit(harness.Request(6, {1}));
+  harness.AwaitCompleted(6);
+  EXPECT_TRUE(harness.completion(6).status.ok());
+  scheduler->Shutdown();
+  EXPECT_EQ(observer.sheds["queue_time"], 1);
+  EXPECT_EQ(observer.shed_sequences["queue_time"], 1);
+}
+
+TEST(SchedulerTest, ComputeTimeExcludesTheWaitForTheSharedComputeMutex) {
+  FakeClock clock;
+  Harness harness;
+  CountingObserver observer;
+  std::mutex compute_mutex;
+  SchedulerOptions options = Options(8);
+  options.compute_mutex = &compute_mutex;
+  auto scheduler = Start(options, harness, &clock, &observer);
+  std::unique_lock<std::mutex> other_queue_computing(compute_mutex);
+  scheduler->Submit(harness.Request(0, {10}));
+  // Once the worker has formed the batch it waits for the mutex; time passes.
+  for (int i = 0; i < 20'000; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(observer.mu_);
+      if (observer.batches_formed == 1) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  clock.Advance(absl::Seconds(5));
+  EXPECT_TRUE(harness.batches().empty());
+  other_queue_computing.unlock();
+  harness.AwaitCompleted(0);
+  scheduler->Shutdown();
+  EXPECT_EQ(observer.batches_computed, 1);
+  EXPECT_EQ(observer.max_compute_time, absl::ZeroDuration());
 }
 
 TEST(SchedulerTest, RequestLargerThanTheQueueIsRefused) {

@@ -9,7 +9,9 @@
 
 #include "benchmark/benchmark.h"
 #include "core/attention.h"
+#include "core/dense_dnnl_attention.h"
 #include "core/dnnl_context.h"
+#include "core/fused_attention.h"
 #include "core/parallel.h"
 
 namespace attnserve::core {
@@ -81,6 +83,57 @@ BENCHMARK(BM_LocalSoft)
     ->ArgNames({"S", "bf16"})
     ->ArgsProduct({{4096, 16384}, {0}})
     ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
+// One implementation called directly (RunAttention: no validation, no
+// choice), for the fused-vs-dense crossover. Args: kernel (0 dense_dnnl,
+// 1 fused), batch, seq_len, bf16, causal. H=12, D=64, no weights.
+void BM_Kernel(benchmark::State& state) {
+  static const DenseDnnlAttention* dense = new DenseDnnlAttention();
+  static const FusedAttention* fused =
+      new FusedAttention(FusedAttention::Coverage::kEverywhere);
+  const AttentionImplementation& impl =
+      state.range(0) ? static_cast<const AttentionImplementation&>(*fused)
+                     : *dense;
+  const int64_t batch = state.range(1), heads = 12, seq = state.range(2),
+                dim = 64;
+  const DType dtype = state.range(3) ? DType::kBF16 : DType::kFP32;
+  AttentionSpec spec;
+  spec.causal = state.range(4) != 0;
+  std::mt19937_64 rng(3);
+  AttentionInputs in;
+  in.query = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.key = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.value = RandomTensor({batch, heads, seq, dim}, dtype, rng);
+  in.compute_dtype = dtype;
+  if (!impl.Supports(spec, in)) {
+    state.SkipWithError("not supported on this CPU");
+    return;
+  }
+  AttentionOutputs out;
+  for (auto _ : state) {
+    const absl::Status status = RunAttention(impl, spec, in, &out);
+    if (!status.ok()) {
+      state.SkipWithError(std::string(status.message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(out.output.raw_data());
+  }
+  const double visible_fraction = spec.causal ? 0.5 : 1.0;
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      4.0 * batch * heads * seq * seq * dim * visible_fraction * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = ComputeThreads();
+  state.SetLabel(std::string(impl.name()));
+}
+BENCHMARK(BM_Kernel)
+    ->ArgNames({"fused", "B", "S", "bf16", "causal"})
+    ->ArgsProduct({{0, 1}, {1}, {8, 16, 32, 64, 128, 256, 512}, {0, 1}, {0}})
+    ->ArgsProduct({{0, 1}, {8, 32}, {128, 512}, {0, 1}, {0}})
+    ->ArgsProduct({{0, 1}, {1}, {1024, 2048, 4096}, {0, 1}, {0}})
+    ->ArgsProduct({{0, 1}, {1}, {512, 2048}, {0, 1}, {1}})
+    ->Unit(benchmark::kMicrosecond)
     ->MeasureProcessCPUTime()
     ->UseRealTime();
 

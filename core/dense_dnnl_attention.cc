@@ -1,15 +1,14 @@
 #include "core/dense_dnnl_attention.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "core/attention_mask.h"
 #include "core/dnnl_context.h"
 #include "core/parallel.h"
+#include "core/thread_scratch.h"
 #include "core/vector_math.h"
 
 namespace attnserve::core {
@@ -27,25 +26,6 @@ constexpr int64_t kStepScoreBytes = int64_t{1} << 20;
 // so do whole calls with fewer multiply-adds than kMinParallelWork.
 constexpr int64_t kMinParallelScores = 16384;
 constexpr int64_t kMinParallelWork = int64_t{1} << 20;
-
-// A per-thread buffer that only grows; avoids allocating (and page-faulting)
-// the score buffers on every call.
-// kSlot tells apart buffers of one type used at the same time.
-template <class T, int kSlot>
-T* ThreadScratch(int64_t n) {
-  struct Buffer {
-    std::unique_ptr<void, decltype(&std::free)> data{nullptr, &std::free};
-    int64_t capacity = 0;
-  };
-  thread_local Buffer buffer;
-  if (buffer.capacity < n) {
-    const size_t bytes = (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
-    buffer.data.reset(std::aligned_alloc(64, bytes));
-    if (buffer.data == nullptr) throw std::bad_alloc();
-    buffer.capacity = n;
-  }
-  return static_cast<T*>(buffer.data.get());
-}
 
 memory::data_type DnnlType(DType dtype) {
   return dtype == DType::kBF16 ? memory::data_type::bf16

@@ -1,65 +1,21 @@
 #include "core/vector_math.h"
 
-// GCC 12's AVX-512 intrinsics use _mm512_undefined_ps(), which trips
-// -Wuninitialized when inlined (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
 
+#include "core/avx512_math.h"
+
 namespace attnserve::core {
 namespace {
 
-#define ATTNSERVE_AVX512 \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+using avx512::Exp;
+using avx512::ReduceAdd;
+using avx512::ReduceMax;
+using avx512::TailMask;
 
 constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
-
-// Lanes [0, n) of a 16-lane register, n in [0, 16].
-ATTNSERVE_AVX512 inline __mmask16 TailMask(int64_t n) {
-  return static_cast<__mmask16>((1u << n) - 1u);
-}
-
-// Horizontal max / sum.
-ATTNSERVE_AVX512 inline float ReduceMax(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  return *std::max_element(lanes, lanes + 16);
-}
-
-ATTNSERVE_AVX512 inline float ReduceAdd(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float sum = 0;
-  for (float x : lanes) sum += x;
-  return sum;
-}
-
-// exp(x) for x <= 88, within ~2 ulp (Cephes polynomial); exactly 0 far below.
-ATTNSERVE_AVX512 inline __m512 Exp(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
-  const __m512 n = _mm512_roundscale_ps(
-      _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r),
-                      _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
 
 ATTNSERVE_AVX512 void ScaledDotColumnsAvx512(const float* q, int64_t head_dim,
                                              const float* keys_t, int64_t ld,
@@ -250,6 +206,11 @@ bool UseAvx512() {
   return cpu_has_avx512 && !force_portable.load(std::memory_order_relaxed);
 }
 
+bool UseAvx512Bf16() {
+  static const bool cpu_has_avx512_bf16 = CpuHasAvx512Bf16();
+  return cpu_has_avx512_bf16 && UseAvx512();
+}
+
 void ForcePortableVectorMathForTesting(bool portable) {
   force_portable = portable;
 }
@@ -310,8 +271,7 @@ float ExpAndSum(float* x, int64_t n, float scale, float shift) {
 
 float ExpAndSumToBF16(const float* x, int64_t n, float scale, float shift,
                       BF16* dst) {
-  static const bool cpu_has_avx512_bf16 = CpuHasAvx512Bf16();
-  if (cpu_has_avx512_bf16 && UseAvx512()) {
+  if (UseAvx512Bf16()) {
     return ExpAndSumToBF16Avx512Bf16(x, n, scale, shift, dst);
   }
   float sum = 0;
@@ -339,9 +299,7 @@ bool SoftmaxInPlace(float* x, int64_t n) {
 }
 
 void ConvertToBF16(const float* src, BF16* dst, int64_t n) {
-  static const bool cpu_has_avx512_bf16 = CpuHasAvx512Bf16();
-  if (cpu_has_avx512_bf16 && UseAvx512())
-    return ConvertToBF16Avx512Bf16(src, dst, n);
+  if (UseAvx512Bf16()) return ConvertToBF16Avx512Bf16(src, dst, n);
   FloatToBF16(src, dst, n);
 }
 

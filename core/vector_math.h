@@ -12,6 +12,9 @@ namespace attnserve::core {
 
 // True when the AVX-512 versions run.
 bool UseAvx512();
+// True when UseAvx512() and the CPU also has avx512_bf16 (vdpbf16ps,
+// vcvtne2ps2bf16).
+bool UseAvx512Bf16();
 // Tests: run the portable versions even on an AVX-512 CPU (or stop doing so).
 void ForcePortableVectorMathForTesting(bool portable);
 

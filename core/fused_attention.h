@@ -1,0 +1,48 @@
+#ifndef ATTNSERVE_CORE_FUSED_ATTENTION_H_
+#define ATTNSERVE_CORE_FUSED_ATTENTION_H_
+
+#include "core/attention.h"
+#include "core/dtype.h"
+
+namespace attnserve::core {
+
+// GLOBAL SOFT attention without weights as one fused pass per block of
+// queries of one (batch, head), FlashAttention-style: the block walks the
+// keys in tiles, keeping a running row maximum, row sum and output
+// (online softmax), so the scores only ever exist as a [4, 64] tile and never
+// as [Sq, Sk]. Own AVX-512 kernels: FP32 with FMA; BF16 (query, key, value
+// all BF16) with avx512_bf16 dot products (vdpbf16ps) and FP32
+// accumulation, the probabilities rounded to BF16 for P V as
+// DenseDnnlAttention does. Any causal / key_lengths / mask, any head_dim and
+// v_dim. Blocks of (batch, head, query rows) are spread over the thread team.
+class FusedAttention : public AttentionImplementation {
+ public:
+  // Which cases Supports() accepts among those the kernel can compute:
+  // kWhereFaster only the shapes where it beats DenseDnnlAttention (the
+  // instance in AttentionImplementations()); kEverywhere all of them (tests,
+  // benchmarks).
+  enum class Coverage { kWhereFaster, kEverywhere };
+
+  explicit FusedAttention(Coverage coverage = Coverage::kWhereFaster)
+      : coverage_(coverage) {}
+
+  // True when this CPU runs the kernel for `compute_dtype`: AVX-512, plus
+  // avx512_bf16 for BF16.
+  static bool CpuSupports(DType compute_dtype);
+
+  absl::string_view name() const override {
+    return coverage_ == Coverage::kWhereFaster ? "fused_avx512"
+                                               : "fused_avx512_everywhere";
+  }
+  bool Supports(const AttentionSpec& spec,
+                const AttentionInputs& in) const override;
+  absl::Status Run(const AttentionSpec& spec, const AttentionInputs& in,
+                   AttentionOutputs* out) const override;
+
+ private:
+  Coverage coverage_;
+};
+
+}  // namespace attnserve::core
+
+#endif  // ATTNSERVE_CORE_FUSED_ATTENTION_H_

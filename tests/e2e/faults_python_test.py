@@ -356,7 +356,7 @@ time.sleep(600)
         rng = random.Random(5)
         rss = []
         cancelled = []
-        for round_index in range(5):  # rounds 0 and 1 warm up
+        for round_index in range(6):  # rounds 0-2 warm up
             before = self.scrape()
             results = self.cancel_round(1000, rng)
             counts = count_codes(results)
@@ -373,7 +373,7 @@ time.sleep(600)
                 metric(after, "attnserve_shed_total", model="demo", reason="cancelled") -
                 metric(before, "attnserve_shed_total", model="demo", reason="cancelled"), 0)
             rss.append(self.rss_mib())
-        print(f"\n  client faults: 5 rounds of 1000 calls cancelled after 0-20 ms "
+        print(f"\n  client faults: 6 rounds of 1000 calls cancelled after 0-20 ms "
               f"(cancelled per round {cancelled}), 20 streams closed mid-stream, a killed "
               f"client with 3 streams, 4 slow readers x 30; RSS after each round "
               f"{[round(r, 1) for r in rss]} MiB", file=sys.stderr)
@@ -381,9 +381,11 @@ time.sleep(600)
             self.assertGreater(count, 500)
         self.assertEqual(len(self.client.encoder.Encode(
             pb.EncodeRequest(texts=["fine"])).embeddings), 1)
-        self.known_open(max(rss[2:]) <= rss[1] * 1.10,
-                        f"RSS grows across rounds of client faults: {rss} MiB (more than 10% "
-                        f"over round 1)")
+        # RSS after a round includes what the allocator holds on to for a while; a leak
+        # raises the floor: the lower of rounds 4-5 against round 3 (measured: the
+        # allocator settles within 3 rounds, +0.3% per round after that).
+        self.assertLessEqual(min(rss[4:]), rss[3] * 1.10,
+                             f"RSS grows across rounds of client faults: {rss} MiB")
 
 
 class DeadlineStormTest(ServerCase):
@@ -672,18 +674,20 @@ class BadInputMatrixTest(ServerCase):
                 got_code, details = self.call(method, request)
                 self.assertEqual(got_code, code, f"{name}: {details}")
                 self.assertIn(field, details, name)
-        rss_start = self.rss_mib()
+        rss = []
         for _ in range(20):
             for name, method, request, code, _ in cases:
                 self.assertEqual(self.call(method, request)[0], code, name)
+            rss.append(self.rss_mib())
         self.assertEqual(len(self.client.encoder.Encode(valid).embeddings), 1)
         self.wait_idle(methods=(ENCODE, ATTEND, MULTI_HEAD, TOKENIZE))
-        rss_end = self.rss_mib()
-        print(f"\n  bad-input matrix: {len(cases)} cases x 21 rounds; RSS after the first "
-              f"round {rss_start:.1f} MiB, after 20 more {rss_end:.1f} MiB", file=sys.stderr)
-        self.known_open(rss_end <= rss_start * 1.10,
-                        f"RSS grows over 20 rounds of the bad-input matrix: {rss_start:.1f} -> "
-                        f"{rss_end:.1f} MiB (more than 10%)")
+        # RSS after a round includes what the allocator holds on to for a while; a leak
+        # raises the floor: the lowest of the last 5 rounds against the lowest of the first 5.
+        rss_start, rss_end = min(rss[:5]), min(rss[-5:])
+        print(f"\n  bad-input matrix: {len(cases)} cases x 21 rounds; RSS (lowest of 5 rounds) "
+              f"after rounds 1-5 {rss_start:.1f} MiB, after rounds 16-20 {rss_end:.1f} MiB, "
+              f"highest {max(rss):.1f} MiB", file=sys.stderr)
+        self.assertLessEqual(rss_end, rss_start * 1.10)
 
 
 class StartupFaultsTest(unittest.TestCase):
@@ -692,18 +696,26 @@ class StartupFaultsTest(unittest.TestCase):
 
     def start_fails(self, model_dir, *expected):
         """Runs attnserve on `model_dir`; returns its stderr. Fails if it serves, hangs
-        (20 s), dies of a signal, or peaks over 300 MiB (loading allocates nothing that
-        large before checking sizes)."""
+        (20 s), or dies of a signal. Without a sanitizer its address space is limited to
+        2 GiB (an idle server with two models reserves ~280 MiB): a loader that allocated
+        for absurd sizes before checking them would die of std::bad_alloc. (Its peak RSS
+        cannot be read from wait4: a child forked from this Python process inherits
+        Python's high-water mark.)"""
+        def limit_address_space():
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
         start = time.monotonic()
         process = subprocess.Popen(
             [str(BUILD_DIR / "bin" / "attnserve"), "--address", "127.0.0.1:0",
              "--metrics_address", "", "--model", f"bad={model_dir}"],
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True,
+            preexec_fn=None if SANITIZER else limit_address_space)
         stderr = []
         reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()))
         reader.start()
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() - start > 20 * SLOWDOWN:
@@ -720,9 +732,7 @@ class StartupFaultsTest(unittest.TestCase):
         self.assertIn("model bad: ", message)
         for text in expected:
             self.assertIn(str(text), message)
-        self.assertLess(usage.ru_maxrss / 1024, 300, message)
-        self.results.append((pathlib.Path(model_dir).name, time.monotonic() - start,
-                             usage.ru_maxrss / 1024))
+        self.results.append((pathlib.Path(model_dir).name, time.monotonic() - start))
         return message
 
     @classmethod
@@ -732,10 +742,8 @@ class StartupFaultsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         slowest = max(cls.results, key=lambda r: r[1])
-        largest = max(cls.results, key=lambda r: r[2])
-        print(f"\n  start-up faults: {len(cls.results)} refused; slowest {slowest[0]} "
-              f"{slowest[1]:.2f} s, largest peak RSS {largest[0]} {largest[2]:.0f} MiB",
-              file=sys.stderr)
+        print(f"\n  start-up faults: {len(cls.results)} refused with exit code 1; slowest "
+              f"{slowest[0]} {slowest[1]:.2f} s", file=sys.stderr)
 
     def copy_tiny(self, name):
         target = TMP / "models" / name

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -36,9 +37,24 @@ class RequestInterceptor : public grpc::experimental::Interceptor {
       grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      metrics_->RecordRequest(
-          method_, StatusCodeName(methods->GetSendStatus().error_code()),
-          absl::ToDoubleSeconds(absl::Now() - start_));
+      grpc::Status status = methods->GetSendStatus();
+      // gRPC answers UNIMPLEMENTED with no message when a unary request does
+      // not deserialize (grpcpp's callback handler, "if deserialization or
+      // reactor creator failed"); attnserve's handlers always create a
+      // reactor, so on its own methods that is a malformed request: e.g. a
+      // proto3 string (texts, model) that is not UTF-8.
+      if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
+          status.error_message().empty() &&
+          absl::StartsWith(method_, "attnserve.v1.")) {
+        status = grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("the request to ", method_,
+                         " is not a valid protobuf message of its type; string "
+                         "fields (texts, model) must be valid UTF-8"));
+        methods->ModifySendStatus(status);
+      }
+      metrics_->RecordRequest(method_, StatusCodeName(status.error_code()),
+                              absl::ToDoubleSeconds(absl::Now() - start_));
     }
     methods->Proceed();
   }

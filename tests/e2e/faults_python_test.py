@@ -650,8 +650,28 @@ def bad_input_matrix():
          grpc.StatusCode.NOT_FOUND, "nope"),
         ("Tokenize nothing", "Tokenize", pb.TokenizeRequest(), invalid, "texts"),
     ]
+    for text in (b"ok \xff\xfe", b"\xc3\x28", b"abc\xe2\x82", b"\xed\xa0\x80"):  # invalid UTF-8
+        cases.append((f"Encode invalid UTF-8 {text!r}", "EncodeBytes",
+                      (ENCODE, "", text), invalid, "texts"))
+    cases.append(("Tokenize invalid UTF-8", "EncodeBytes", (TOKENIZE, "demo", b"\xff"), invalid,
+                  "texts"))
     cases.append(("no query", "Attend", pb.AttendRequest(), invalid, "query"))
     return cases
+
+
+def encode_request_bytes(model, text):
+    """An EncodeRequest (or TokenizeRequest: the same field numbers) whose texts[0] is
+    `text` as raw bytes: proto3 strings must be UTF-8, so the Python library cannot build
+    it; the wire format can (field 2, type 2)."""
+    def length_delimited(field, payload):
+        key, size = bytes([field << 3 | 2]), len(payload)
+        varint = b""
+        while True:
+            varint += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
+            size >>= 7
+            if not size:
+                return key + varint + payload
+    return (length_delimited(1, model.encode()) if model else b"") + length_delimited(2, text)
 
 
 class BadInputMatrixTest(ServerCase):
@@ -659,9 +679,15 @@ class BadInputMatrixTest(ServerCase):
     the whole matrix does not grow memory."""
 
     def call(self, method, request):
-        service = (self.client.attention if method in ("Attend", "MultiHeadAttend")
-                   else self.client.encoder)
-        call = getattr(service, method)
+        if method == "EncodeBytes":
+            call = self.client.channel.unary_unary(
+                "/" + request[0], request_serializer=lambda b: b,
+                response_deserializer=lambda b: b)
+            request = encode_request_bytes(*request[1:])
+        else:
+            service = (self.client.attention if method in ("Attend", "MultiHeadAttend")
+                       else self.client.encoder)
+            call = getattr(service, method)
         try:
             call(request, timeout=CALL_TIMEOUT)
             return grpc.StatusCode.OK, ""

@@ -362,22 +362,61 @@ ATTNSERVE_AVX512 void NormalizeRows(const float* o, int64_t rows, int64_t ldo,
 // ---------------------------------------------------------------------------
 // Packing.
 
+// out[c] = column c of the 16 x 16 block of 32-bit values in rows (as float
+// bit patterns; shuffles only move them).
+//   rows: [16] registers of 16   out: [16] registers of 16
+ATTNSERVE_AVX512 inline void Transpose16x16(const __m512* rows, __m512* out) {
+  // t: pairs of rows interleaved; u[4g + m]: in 128-bit lane L, column
+  // 4L + m of rows 4g..4g+3.
+  __m512 t[16], u[16];
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k) {
+    t[2 * k] = _mm512_unpacklo_ps(rows[2 * k], rows[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_ps(rows[2 * k], rows[2 * k + 1]);
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xee);
+    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xee);
+  }
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) {
+    const __m512 x01 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x44);
+    const __m512 x23 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xee);
+    const __m512 y01 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x44);
+    const __m512 y23 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xee);
+    out[m] = _mm512_shuffle_f32x4(x01, y01, 0x88);
+    out[4 + m] = _mm512_shuffle_f32x4(x01, y01, 0xdd);
+    out[8 + m] = _mm512_shuffle_f32x4(x23, y23, 0x88);
+    out[12 + m] = _mm512_shuffle_f32x4(x23, y23, 0xdd);
+  }
+}
+
 // dst[w][c] = src[c * src_stride + w] for 32-bit words, zero for c in
-// [n_rows, ldd): a transpose, 16 rows per gather.
+// [n_rows, ldd): a transpose in 16 x 16 blocks.
 //   src: [n_rows, src_stride] (words [0, words) used)   dst: [words, ldd]
+//   (ldd a multiple of 16)
 ATTNSERVE_AVX512 void Transpose32(const uint32_t* src, int64_t n_rows,
                                   int64_t words, int64_t src_stride,
                                   int64_t ldd, uint32_t* dst) {
-  const __m512i rows = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(static_cast<int>(src_stride)));
+  const auto* in = reinterpret_cast<const float*>(src);
+  auto* out = reinterpret_cast<float*>(dst);
   for (int64_t c0 = 0; c0 < ldd; c0 += 16) {
-    const __mmask16 m = TailMask(std::clamp<int64_t>(n_rows - c0, 0, 16));
-    const uint32_t* base = src + c0 * src_stride;
-    for (int64_t w = 0; w < words; ++w) {
-      _mm512_storeu_si512(dst + w * ldd + c0,
-                          _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m,
-                                                      rows, base + w, 4));
+    for (int64_t w0 = 0; w0 < words; w0 += 16) {
+      const int64_t block_words = std::min<int64_t>(16, words - w0);
+      const __mmask16 m = TailMask(block_words);
+      __m512 rows[16], columns[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        rows[i] = c0 + i < n_rows ? _mm512_maskz_loadu_ps(
+                                        m, in + (c0 + i) * src_stride + w0)
+                                  : _mm512_setzero_ps();
+      }
+      Transpose16x16(rows, columns);
+      for (int64_t w = 0; w < block_words; ++w)
+        _mm512_storeu_ps(out + (w0 + w) * ldd + c0, columns[w]);
     }
   }
 }

@@ -56,16 +56,19 @@ struct Problem {
 
 // Keys of one (batch, head) repacked for the micro kernels; built once per
 // head by the thread that needs it.
-//   FP32: key_t [D, ldk] (keys transposed, zero past n_keys); value unused
+// Keys are stored in tiles of kKeyTile, so that a tile's keys are one
+// contiguous block (no power-of-two strides fighting over L1 sets).
+//   FP32: key_t [tiles, D, kKeyTile] (keys transposed, zero past n_keys);
+//     value unused
 //     (the kernels read V in place).
-//   BF16: key_t [ceil(D/2), ldk, 2]: pairs of head_dim entries of each key
+//   BF16: key_t [tiles, ceil(D/2), kKeyTile, 2]: pairs of head_dim entries of
+//     each key
 //     (vdpbf16ps operand layout, zeros past D and n_keys); value
 //     [ceil(n_keys/2), ldv, 2]: pairs of consecutive keys of each value
 //     column, zeros past Dv and n_keys.
 struct PackedHead {
   int64_t bh = -1;
   int64_t n_keys = 0;  // keys any query of the head may see (key_lengths)
-  int64_t ldk = 0;     // n_keys rounded up to 16
   const void* key_t = nullptr;
   const void* value = nullptr;
 };
@@ -75,11 +78,11 @@ struct PackedHead {
 
 // Scores of a micro tile without scale: s[r][c] = q_rows[r] . key c, for keys
 // [0, 16 * kVectors) of the tile.
-//   q_rows: kRows pointers to [D]   key_t: [D, ldk] at the tile's first key
+//   q_rows: kRows pointers to [D]   key_t: [D, kKeyTile] (the tile)
 //   s: [kRows, kKeyTile]
 template <int kVectors>
 ATTNSERVE_AVX512 void ScoresF32(const float* const* q_rows, const float* key_t,
-                                int64_t ldk, int64_t head_dim, float* s) {
+                                int64_t head_dim, float* s) {
   const float* q0 = q_rows[0];
   const float* q1 = q_rows[1];
   const float* q2 = q_rows[2];
@@ -91,7 +94,7 @@ ATTNSERVE_AVX512 void ScoresF32(const float* const* q_rows, const float* key_t,
     for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
   }
   const float* column = key_t;
-  for (int64_t d = 0; d < head_dim; ++d, column += ldk) {
+  for (int64_t d = 0; d < head_dim; ++d, column += kKeyTile) {
     __m512 keys[kVectors];
 #pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
@@ -115,11 +118,11 @@ ATTNSERVE_AVX512 void ScoresF32(const float* const* q_rows, const float* key_t,
 
 // The same from BF16 pairs: s[r][c] = sum_t q_pairs[r][t] . key_t[t][c].
 //   q_pairs: kRows pointers to [pairs] (two BF16 each)
-//   key_t: [pairs, ldk, 2] at the tile's first key   s: [kRows, kKeyTile]
+//   key_t: [pairs, kKeyTile, 2] (the tile)   s: [kRows, kKeyTile]
 template <int kVectors>
 ATTNSERVE_AVX512_BF16 void ScoresBF16(const uint32_t* const* q_pairs,
-                                      const uint16_t* key_t, int64_t ldk,
-                                      int64_t pairs, float* s) {
+                                      const uint16_t* key_t, int64_t pairs,
+                                      float* s) {
   const uint32_t* q0 = q_pairs[0];
   const uint32_t* q1 = q_pairs[1];
   const uint32_t* q2 = q_pairs[2];
@@ -131,7 +134,7 @@ ATTNSERVE_AVX512_BF16 void ScoresBF16(const uint32_t* const* q_pairs,
     for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
   }
   const uint16_t* column = key_t;
-  for (int64_t t = 0; t < pairs; ++t, column += 2 * ldk) {
+  for (int64_t t = 0; t < pairs; ++t, column += 2 * kKeyTile) {
     __m512i keys[kVectors];
 #pragma GCC unroll 16
     for (int j = 0; j < kVectors; ++j)
@@ -394,16 +397,18 @@ ATTNSERVE_AVX512 inline void Transpose16x16(const __m512* rows, __m512* out) {
   }
 }
 
-// dst[w][c] = src[c * src_stride + w] for 32-bit words, zero for c in
-// [n_rows, ldd): a transpose in 16 x 16 blocks.
-//   src: [n_rows, src_stride] (words [0, words) used)   dst: [words, ldd]
-//   (ldd a multiple of 16)
+// dst[c / kKeyTile][w][c % kKeyTile] = src[c * src_stride + w] for 32-bit
+// words, zero for c past n_rows: a transpose (in 16 x 16 blocks) into tiles
+// of kKeyTile rows.
+//   src: [n_rows, src_stride] (words [0, words) used)
+//   dst: [ceil(n_rows / kKeyTile), words, kKeyTile]
 ATTNSERVE_AVX512 void Transpose32(const uint32_t* src, int64_t n_rows,
                                   int64_t words, int64_t src_stride,
-                                  int64_t ldd, uint32_t* dst) {
+                                  uint32_t* dst) {
   const auto* in = reinterpret_cast<const float*>(src);
   auto* out = reinterpret_cast<float*>(dst);
-  for (int64_t c0 = 0; c0 < ldd; c0 += 16) {
+  for (int64_t c0 = 0; c0 < RoundUp(n_rows, kKeyTile); c0 += 16) {
+    float* tile = out + c0 / kKeyTile * words * kKeyTile + c0 % kKeyTile;
     for (int64_t w0 = 0; w0 < words; w0 += 16) {
       const int64_t block_words = std::min<int64_t>(16, words - w0);
       const __mmask16 m = TailMask(block_words);
@@ -416,34 +421,40 @@ ATTNSERVE_AVX512 void Transpose32(const uint32_t* src, int64_t n_rows,
       }
       Transpose16x16(rows, columns);
       for (int64_t w = 0; w < block_words; ++w)
-        _mm512_storeu_ps(out + (w0 + w) * ldd + c0, columns[w]);
+        _mm512_storeu_ps(tile + (w0 + w) * kKeyTile, columns[w]);
     }
   }
 }
 
-// key_t[d][c] = key[c][d], zero for c in [n_keys, ldk).
-//   key: [n_keys, D]   key_t: [D, ldk]
+// Keys transposed into tiles (PackedHead, FP32).
+//   key: [n_keys, D]   key_t: [ceil(n_keys / kKeyTile), D, kKeyTile]
 void PackKeysF32(const float* key, int64_t n_keys, int64_t head_dim,
-                 int64_t ldk, float* key_t) {
+                 float* key_t) {
   Transpose32(reinterpret_cast<const uint32_t*>(key), n_keys, head_dim,
-              head_dim, ldk, reinterpret_cast<uint32_t*>(key_t));
+              head_dim, reinterpret_cast<uint32_t*>(key_t));
 }
 
-// key_t[t][c][e] = key[c][2t + e], zero past n_keys and head_dim.
-//   key: [n_keys, D]   key_t: [ceil(D / 2), ldk, 2]
+// Pairs of head_dim entries of each key, in tiles (PackedHead, BF16):
+// key_t[c / kKeyTile][t][c % kKeyTile][e] = key[c][2t + e], zero past n_keys
+// and head_dim.
+//   key: [n_keys, D]   key_t: [ceil(n_keys / kKeyTile), ceil(D / 2),
+//   kKeyTile, 2]
 void PackKeysBF16(const uint16_t* key, int64_t n_keys, int64_t head_dim,
-                  int64_t ldk, uint16_t* key_t) {
+                  uint16_t* key_t) {
   const int64_t pairs = (head_dim + 1) / 2;
   if (head_dim % 2 == 0) {  // a pair is a 32-bit word of the key's row
     Transpose32(reinterpret_cast<const uint32_t*>(key), n_keys, pairs, pairs,
-                ldk, reinterpret_cast<uint32_t*>(key_t));
+                reinterpret_cast<uint32_t*>(key_t));
     return;
   }
-  std::memset(key_t, 0, sizeof(uint16_t) * pairs * ldk * 2);
+  const int64_t tiles = (n_keys + kKeyTile - 1) / kKeyTile;
+  std::memset(key_t, 0, sizeof(uint16_t) * tiles * pairs * kKeyTile * 2);
   for (int64_t c = 0; c < n_keys; ++c) {
     const uint16_t* row = key + c * head_dim;
-    for (int64_t d = 0; d < head_dim; ++d)
-      key_t[((d / 2) * ldk + c) * 2 + d % 2] = row[d];
+    uint16_t* tile = key_t + c / kKeyTile * pairs * kKeyTile * 2;
+    for (int64_t d = 0; d < head_dim; ++d) {
+      tile[((d / 2) * kKeyTile + c % kKeyTile) * 2 + d % 2] = row[d];
+    }
   }
 }
 
@@ -490,11 +501,11 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
   if (head->bh != bh) {
     head->bh = bh;
     head->n_keys = key_limit;
-    head->ldk = RoundUp(std::max<int64_t>(key_limit, 1), 16);
+    const int64_t tiles = (key_limit + kKeyTile - 1) / kKeyTile;
     if constexpr (kBF16) {
-      auto* key_t = ThreadScratch<uint16_t, 0>(pairs * head->ldk * 2);
-      PackKeysBF16(key + bh * p.k_len * head_dim, key_limit, head_dim,
-                   head->ldk, key_t);
+      auto* key_t =
+          ThreadScratch<uint16_t, 0>(tiles * pairs * kKeyTile * 2 + 1);
+      PackKeysBF16(key + bh * p.k_len * head_dim, key_limit, head_dim, key_t);
       auto* packed =
           ThreadScratch<uint16_t, 1>(((key_limit + 1) / 2 + 1) * ldv * 2);
       PackValuesBF16(value + bh * p.k_len * v_dim, key_limit, v_dim, ldv,
@@ -502,9 +513,8 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
       head->key_t = key_t;
       head->value = packed;
     } else {
-      auto* key_t = ThreadScratch<float, 0>(head_dim * head->ldk);
-      PackKeysF32(key + bh * p.k_len * head_dim, key_limit, head_dim, head->ldk,
-                  key_t);
+      auto* key_t = ThreadScratch<float, 0>(tiles * head_dim * kKeyTile + 1);
+      PackKeysF32(key + bh * p.k_len * head_dim, key_limit, head_dim, key_t);
       head->key_t = key_t;
     }
   }
@@ -573,19 +583,20 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
 #pragma GCC unroll 16
         for (int r = 0; r < kRows; ++r)
           q_rows[r] = q_pairs + std::min<int64_t>(r0 + r, rows - 1) * pairs;
-        const auto* key_t = static_cast<const uint16_t*>(head->key_t) + kb * 2;
+        const auto* key_t = static_cast<const uint16_t*>(head->key_t) +
+                            kb / kKeyTile * pairs * kKeyTile * 2;
         switch (vectors) {
           case 1:
-            ScoresBF16<1>(q_rows, key_t, head->ldk, pairs, scores);
+            ScoresBF16<1>(q_rows, key_t, pairs, scores);
             break;
           case 2:
-            ScoresBF16<2>(q_rows, key_t, head->ldk, pairs, scores);
+            ScoresBF16<2>(q_rows, key_t, pairs, scores);
             break;
           case 3:
-            ScoresBF16<3>(q_rows, key_t, head->ldk, pairs, scores);
+            ScoresBF16<3>(q_rows, key_t, pairs, scores);
             break;
           default:
-            ScoresBF16<4>(q_rows, key_t, head->ldk, pairs, scores);
+            ScoresBF16<4>(q_rows, key_t, pairs, scores);
             break;
         }
       } else {
@@ -596,19 +607,20 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
                                std::min<int64_t>(r0 + r, rows - 1)) *
                                   head_dim;
         }
-        const float* key_t = static_cast<const float*>(head->key_t) + kb;
+        const float* key_t = static_cast<const float*>(head->key_t) +
+                             kb / kKeyTile * head_dim * kKeyTile;
         switch (vectors) {
           case 1:
-            ScoresF32<1>(q_rows, key_t, head->ldk, head_dim, scores);
+            ScoresF32<1>(q_rows, key_t, head_dim, scores);
             break;
           case 2:
-            ScoresF32<2>(q_rows, key_t, head->ldk, head_dim, scores);
+            ScoresF32<2>(q_rows, key_t, head_dim, scores);
             break;
           case 3:
-            ScoresF32<3>(q_rows, key_t, head->ldk, head_dim, scores);
+            ScoresF32<3>(q_rows, key_t, head_dim, scores);
             break;
           default:
-            ScoresF32<4>(q_rows, key_t, head->ldk, head_dim, scores);
+            ScoresF32<4>(q_rows, key_t, head_dim, scores);
             break;
         }
       }

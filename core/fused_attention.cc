@@ -35,7 +35,7 @@ constexpr int64_t kValueChunk = 64;
 constexpr int64_t kQueryBlock = 64;
 // Calls with fewer multiply-adds run on the calling thread: waking the
 // thread team costs more.
-constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 
 int64_t RoundUp(int64_t n, int64_t multiple) {
   return (n + multiple - 1) / multiple * multiple;
@@ -701,18 +701,21 @@ bool FusedAttention::Supports(const AttentionSpec& spec,
     return false;
   }
   if (coverage_ == Coverage::kEverywhere) return true;
-  // Where it beats DenseDnnlAttention, measured with attention_bench
-  // BM_Kernel (H=12, D=64, B=1..32, 1 thread, CPU time; Zen 4):
-  // - BF16: as fast or faster at every length from 8 to 4096 (1.7x at S=8,
-  //   1.13x at 128, 1.04x at 512 and 4096).
-  // - causal: 1.6x at S=512 and 2048 (the fused pass skips the hidden half
-  //   of the keys, the dense one computes all of Q K^T).
-  // - FP32 otherwise: 1.45x at S=8, 1.15x at 64, 1.03x at 128; dense is
-  //   4-12% faster from k_len 256 up (its oneDNN matmuls run closer to
-  //   peak than the fused micro kernels plus the online-softmax overhead).
-  constexpr int64_t kMaxFP32KeysWhereFaster = 128;
+  // Where it beats DenseDnnlAttention. Measured with attention_bench
+  // BM_Kernel (H=12, 1 thread, CPU time, median of 3; Zen 4, 21:25 UTC
+  // 2026-11-27), dense time / fused time:
+  // - D=64 FP32, B=1: 1.72x at S=8, 1.46x at 32, 1.10x at 128, 1.05x at
+  //   256..2048, 1.11x at 4096; B=8/32 x S=128/512: 1.02x..1.16x.
+  // - D=64 BF16, B=1: 1.90x at S=8, 1.18x at 128, 1.07x at 512, 1.15x at
+  //   4096; B=8/32 x S=128/512: 1.03x..1.15x.
+  // - causal, S=512/2048: 1.6x..2.0x (the fused pass skips the hidden half of
+  //   the keys, the dense one computes all of Q K^T).
+  // - D=32: 1.02x..1.18x; D=80/128 BF16: 1.05x..1.07x; D=80/128 FP32: 0.98x /
+  //   1.01x at S=128 (a tie: dense stays), 1.07x / 1.03x at S=1024.
+  // With 2 threads the large shapes measured within +-5% of each other.
+  constexpr int64_t kMaxFP32TiedKeys = 256;
   return in.compute_dtype == DType::kBF16 || spec.causal ||
-         in.key.dim(2) <= kMaxFP32KeysWhereFaster;
+         in.query.dim(3) <= 64 || in.key.dim(2) > kMaxFP32TiedKeys;
 }
 
 absl::Status FusedAttention::Run(const AttentionSpec& spec,

@@ -216,9 +216,9 @@ absl::Status CheckMagnitudes(const AttentionSpec& spec,
   const double max_query = MaxAbsFinite(in.query);
   const double max_key = MaxAbsFinite(in.key);
   const double scale = std::fabs(EffectiveScale(spec, head_dim));
-  const double max_score = max_query * max_key * head_dim *
-                               std::max(1.0, scale) +
-                           (in.mask.empty() ? 0.0 : MaxAbsFinite(in.mask));
+  const double max_score =
+      max_query * max_key * head_dim * std::max(1.0, scale) +
+      (in.mask.empty() ? 0.0 : MaxAbsFinite(in.mask));
   if (max_score > limit) {
     return absl::InvalidArgumentError(absl::StrCat(
         "query and key values are too large: max |query| ", max_query,
@@ -228,10 +228,10 @@ absl::Status CheckMagnitudes(const AttentionSpec& spec,
   }
   const double max_value = MaxAbsFinite(in.value);
   if (max_value * k_len > limit) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "value values are too large: max |value| ", max_value, " * k_len ",
-        k_len, " is ", max_value * k_len, ", expected <= ", limit,
-        " (FP32 range / 4)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("value values are too large: max |value| ", max_value,
+                     " * k_len ", k_len, " is ", max_value * k_len,
+                     ", expected <= ", limit, " (FP32 range / 4)"));
   }
   return absl::OkStatus();
 }
@@ -243,8 +243,8 @@ float EffectiveScale(const AttentionSpec& spec, int64_t head_dim) {
                          : 1.0f / std::sqrt(static_cast<float>(head_dim));
 }
 
-absl::Status ValidateAttention(const AttentionSpec& spec,
-                               const AttentionInputs& in) {
+absl::Status ValidateAttentionShapes(const AttentionSpec& spec,
+                                     const AttentionInputs& in) {
   if (absl::Status s =
           CheckRank4(in.query, "query", "[batch, heads, q_len, head_dim]");
       !s.ok()) {
@@ -314,7 +314,12 @@ absl::Status ValidateAttention(const AttentionSpec& spec,
                        ", expected <= ", k_len, " (key.shape[2])"));
     }
   }
-  if (absl::Status s = ValidateAttentionSpec(spec, k_len); !s.ok()) return s;
+  return ValidateAttentionSpec(spec, k_len);
+}
+
+absl::Status ValidateAttention(const AttentionSpec& spec,
+                               const AttentionInputs& in) {
+  if (absl::Status s = ValidateAttentionShapes(spec, in); !s.ok()) return s;
   if (absl::Status s = CheckValues(in.query, "query", false); !s.ok()) return s;
   if (absl::Status s = CheckValues(in.key, "key", false); !s.ok()) return s;
   if (absl::Status s = CheckValues(in.value, "value", false); !s.ok()) return s;
@@ -342,13 +347,31 @@ absl::Status RunAttention(const AttentionImplementation& impl,
   return absl::OkStatus();
 }
 
-absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in,
-                    AttentionOutputs* out) {
-  if (absl::Status s = ValidateAttention(spec, in); !s.ok()) return s;
+namespace {
+
+// Runs the first implementation that supports the validated case.
+absl::Status RunFirstSupporting(const AttentionSpec& spec,
+                                const AttentionInputs& in,
+                                AttentionOutputs* out) {
   for (const AttentionImplementation* impl : AttentionImplementations()) {
     if (impl->Supports(spec, in)) return RunAttention(*impl, spec, in, out);
   }
   return absl::InternalError("no attention implementation supports this case");
+}
+
+}  // namespace
+
+absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in,
+                    AttentionOutputs* out) {
+  if (absl::Status s = ValidateAttention(spec, in); !s.ok()) return s;
+  return RunFirstSupporting(spec, in, out);
+}
+
+absl::Status AttendUncheckedValues(const AttentionSpec& spec,
+                                   const AttentionInputs& in,
+                                   AttentionOutputs* out) {
+  if (absl::Status s = ValidateAttentionShapes(spec, in); !s.ok()) return s;
+  return RunFirstSupporting(spec, in, out);
 }
 
 const std::vector<const AttentionImplementation*>& AttentionImplementations() {

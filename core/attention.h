@@ -62,13 +62,30 @@ struct AttentionOutputs {
 // scale); ValidateAttention runs it too.
 absl::Status ValidateAttentionSpec(const AttentionSpec& spec, int64_t k_len);
 
+// Spec, shapes, dtypes, mask shape and key_lengths: no pass over the values.
+absl::Status ValidateAttentionShapes(const AttentionSpec& spec,
+                                     const AttentionInputs& in);
+
+// ValidateAttentionShapes, then the values: no NaN or +-Inf in query, key and
+// value, no NaN or +Inf in the mask, and magnitudes whose scores and sums
+// cannot overflow FP32 inside the kernels.
 absl::Status ValidateAttention(const AttentionSpec& spec,
                                const AttentionInputs& in);
 
-// Validates, then runs the first implementation in AttentionImplementations()
-// that supports the case.
+// Validates (ValidateAttention), then runs the first implementation in
+// AttentionImplementations() that supports the case. For tensors from
+// outside the process.
 absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in,
                     AttentionOutputs* out);
+
+// Attend for inputs the caller computed itself from already checked data (the
+// encoder's activations, MultiHeadAttend's projections): validates spec and
+// shapes only (ValidateAttentionShapes), not the values, whose O(n) scan
+// would run serially on every layer. NaN or Inf in the inputs propagate to
+// the output instead of being reported.
+absl::Status AttendUncheckedValues(const AttentionSpec& spec,
+                                   const AttentionInputs& in,
+                                   AttentionOutputs* out);
 
 // One way of computing attention. Implementations are tried in order; the
 // reference, which handles every case, is last.

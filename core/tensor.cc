@@ -37,19 +37,32 @@ Tensor Tensor::Zeros(DType dtype, std::vector<int64_t> shape) {
   return t;
 }
 
-Tensor Tensor::FromFloats(std::vector<int64_t> shape, absl::Span<const float> values) {
+Tensor Tensor::FromFloats(std::vector<int64_t> shape,
+                          absl::Span<const float> values) {
   Tensor t(DType::kFP32, std::move(shape));
   std::memcpy(t.data_, values.data(), t.num_bytes());
   return t;
 }
 
+Tensor Tensor::View(DType dtype, std::vector<int64_t> shape,
+                    std::shared_ptr<void> owner, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.num_elements_ = Product(t.shape_);
+  t.buffer_ = std::move(owner);
+  t.data_ = data;
+  return t;
+}
+
 absl::StatusOr<int64_t> Tensor::NumElements(absl::Span<const int64_t> shape,
-                                            absl::string_view field, int64_t max_elements) {
+                                            absl::string_view field,
+                                            int64_t max_elements) {
   int64_t n = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, "[", i, "] is ", shape[i], ", expected a size >= 0"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, "[", i, "] is ", shape[i], ", expected a size >= 0"));
     }
     if (shape[i] != 0 && n > max_elements / shape[i]) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -79,7 +92,8 @@ Tensor Tensor::To(DType dtype) const {
 }
 
 float Tensor::GetFloat(int64_t i) const {
-  return dtype_ == DType::kFP32 ? data<float>()[i] : BF16ToFloat(data<BF16>()[i]);
+  return dtype_ == DType::kFP32 ? data<float>()[i]
+                                : BF16ToFloat(data<BF16>()[i]);
 }
 
 }  // namespace attnserve::core

@@ -21,7 +21,13 @@ class Tensor {
   // (non-negative, product fits) before they reach here; see NumElements().
   Tensor(DType dtype, std::vector<int64_t> shape);
   static Tensor Zeros(DType dtype, std::vector<int64_t> shape);
-  static Tensor FromFloats(std::vector<int64_t> shape, absl::Span<const float> values);
+  static Tensor FromFloats(std::vector<int64_t> shape,
+                           absl::Span<const float> values);
+  // A tensor over `data`, which lies inside the allocation `owner` and has
+  // room for `shape` in `dtype`; the view shares ownership of `owner` (no
+  // copy). For carving tensors out of a reused workspace.
+  static Tensor View(DType dtype, std::vector<int64_t> shape,
+                     std::shared_ptr<void> owner, void* data);
 
   // Product of `shape`, or an error naming `field` when a dimension is
   // negative or the product overflows int64 / exceeds `max_elements`.

@@ -26,50 +26,151 @@ Tensor ActivationBuffer(DType dtype, int64_t rows, int64_t width) {
   return t;
 }
 
-// src: [*, src_stride] FP32 rows; src_row[b * seq + i] is the row of token i
-// of batch item b. Copies columns col0 + h * head_dim + [0, head_dim) into
-// dst: [batch, heads, seq, head_dim] (FP32 or BF16).
+// Where a packed row's heads live in its group's [batch, heads, len,
+// head_dim] tensors: row i of batch item b starts at element
+// offset = (b * heads * len + i) * head_dim, head h head_stride = len *
+// head_dim elements further.
+struct HeadSlot {
+  int64_t group;
+  int64_t offset;
+  int64_t head_stride;
+};
+
+// src: [rows, src_stride] FP32 with rows = slots.size(). For each part p and
+// head h, copies columns col0 + (p * heads + h) * head_dim + [0, head_dim) of
+// row r to head h of row r's slot in dst[p][slots[r].group], a
+// [batch, heads, len, head_dim] buffer in `dtype` (FP32 or BF16).
 void SplitHeads(const float* src, int64_t src_stride, int64_t col0,
-                const std::vector<int64_t>& src_row, Tensor* dst) {
-  const int64_t heads = dst->dim(1), seq = dst->dim(2), head_dim = dst->dim(3);
-  const bool bf16 = dst->dtype() == DType::kBF16;
-  ParallelFor(int64_t(src_row.size()), [&](int64_t begin, int64_t end) {
-    for (int64_t bi = begin; bi < end; ++bi) {
-      const int64_t b = bi / seq, i = bi % seq;
-      for (int64_t h = 0; h < heads; ++h) {
-        const float* s = src + src_row[bi] * src_stride + col0 + h * head_dim;
-        const int64_t d = ((b * heads + h) * seq + i) * head_dim;
-        if (bf16) {
-          ConvertToBF16(s, dst->data<BF16>() + d, head_dim);
-        } else {
-          std::memcpy(dst->data<float>() + d, s, head_dim * sizeof(float));
+                int64_t heads, int64_t head_dim,
+                absl::Span<const HeadSlot> slots, DType dtype,
+                const std::vector<std::vector<void*>>& dst) {
+  const bool bf16 = dtype == DType::kBF16;
+  ParallelFor(int64_t(slots.size()), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const HeadSlot& slot = slots[r];
+      for (size_t p = 0; p < dst.size(); ++p) {
+        const float* row = src + r * src_stride + col0 + p * heads * head_dim;
+        for (int64_t h = 0; h < heads; ++h) {
+          const int64_t d = slot.offset + h * slot.head_stride;
+          if (bf16) {
+            ConvertToBF16(row + h * head_dim,
+                          static_cast<BF16*>(dst[p][slot.group]) + d, head_dim);
+          } else {
+            std::memcpy(static_cast<float*>(dst[p][slot.group]) + d,
+                        row + h * head_dim, head_dim * sizeof(float));
+          }
         }
       }
     }
   });
 }
 
-// src: [batch, heads, seq, head_dim]; writes token i of item b, head h to
-// dst row dst_row[b * seq + i], columns h * head_dim + [0, head_dim), of a
-// [*, heads * head_dim] buffer of src's dtype.
-void MergeHeads(const Tensor& src, const std::vector<int64_t>& dst_row,
-                void* dst) {
-  const int64_t heads = src.dim(1), seq = src.dim(2), head_dim = src.dim(3);
-  const size_t element = DTypeSize(src.dtype());
-  const char* s = static_cast<const char*>(src.raw_data());
-  char* d = static_cast<char*>(dst);
-  ParallelFor(int64_t(dst_row.size()), [&](int64_t begin, int64_t end) {
-    for (int64_t bi = begin; bi < end; ++bi) {
-      const int64_t b = bi / seq, i = bi % seq;
+// The inverse for attention outputs: head h of row r's slot in
+// src[slots[r].group] ([batch, heads, len, head_dim] FP32) goes to columns
+// h * head_dim + [0, head_dim) of row r of dst ([rows, heads * head_dim] in
+// `dtype`, FP32 or BF16).
+void MergeHeads(const std::vector<const float*>& src,
+                absl::Span<const HeadSlot> slots, int64_t heads,
+                int64_t head_dim, DType dtype, void* dst) {
+  const bool bf16 = dtype == DType::kBF16;
+  const int64_t width = heads * head_dim;
+  ParallelFor(int64_t(slots.size()), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const HeadSlot& slot = slots[r];
       for (int64_t h = 0; h < heads; ++h) {
-        std::memcpy(
-            d + (dst_row[bi] * heads * head_dim + h * head_dim) * element,
-            s + (((b * heads + h) * seq + i) * head_dim) * element,
-            head_dim * element);
+        const float* s = src[slot.group] + slot.offset + h * slot.head_stride;
+        const int64_t d = r * width + h * head_dim;
+        if (bf16) {
+          ConvertToBF16(s, static_cast<BF16*>(dst) + d, head_dim);
+        } else {
+          std::memcpy(static_cast<float*>(dst) + d, s,
+                      head_dim * sizeof(float));
+        }
       }
     }
   });
 }
+
+// Slots of a [batch, len] block of rows in one group: row b * len + i.
+std::vector<HeadSlot> DenseSlots(int64_t batch, int64_t len, int64_t heads,
+                                 int64_t head_dim) {
+  std::vector<HeadSlot> slots(batch * len);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < len; ++i) {
+      slots[b * len + i] = {0, (b * heads * len + i) * head_dim,
+                            len * head_dim};
+    }
+  }
+  return slots;
+}
+
+// Memory of an Encode call, carved into 64-byte aligned buffers. A thread
+// keeps the memory of its last call (up to kMaxKeptWorkspaceBytes) for the
+// next one, so a warm encoder neither allocates nor page-faults activations.
+// A larger call gets memory of its own, freed when it returns: one huge batch
+// does not pin its memory on the thread for good. 256 MiB holds ~5900
+// BERT-base tokens in FP32.
+constexpr size_t kMaxKeptWorkspaceBytes = size_t{256} << 20;
+
+class Workspace {
+ public:
+  // Reserves `bytes`; returns the offset of the buffer from base().
+  size_t Reserve(size_t bytes) {
+    const size_t offset = size_;
+    size_ += (bytes + 63) / 64 * 64;
+    return offset;
+  }
+  // Obtains the memory for everything reserved; call once, after the last
+  // Reserve().
+  void Allocate() {
+    thread_local std::shared_ptr<void> kept;
+    thread_local size_t kept_bytes = 0;
+    if (size_ > kMaxKeptWorkspaceBytes) {
+      memory_ = AlignedMemory(size_);
+      return;
+    }
+    if (kept_bytes < size_) {
+      kept.reset();
+      // Some headroom, so slowly growing batches do not reallocate each call.
+      kept_bytes = std::min(kMaxKeptWorkspaceBytes, size_ + size_ / 4);
+      kept = AlignedMemory(kept_bytes);
+    }
+    memory_ = kept;
+  }
+  template <class T>
+  T* At(size_t offset) const {
+    return reinterpret_cast<T*>(static_cast<char*>(memory_.get()) + offset);
+  }
+  Tensor View(DType dtype, std::vector<int64_t> shape, size_t offset) const {
+    return Tensor::View(dtype, std::move(shape), memory_, At<void>(offset));
+  }
+
+ private:
+  static std::shared_ptr<void> AlignedMemory(size_t bytes) {
+    void* p = std::aligned_alloc(64, std::max<size_t>(bytes, 64));
+    if (p == nullptr) throw std::bad_alloc();
+    return std::shared_ptr<void>(p, std::free);
+  }
+  size_t size_ = 0;
+  std::shared_ptr<void> memory_;
+};
+
+// An activation buffer of `rows` rows padded to PaddedRows(rows), `width`
+// elements of `dtype` each.
+struct ActivationRows {
+  size_t offset = 0;
+  void Reserve(Workspace* workspace, DType dtype, int64_t rows, int64_t width) {
+    offset = workspace->Reserve(PaddedRows(rows) * width * DTypeSize(dtype));
+  }
+  // Zeroes the padding rows (past `rows`), which the matmuls compute and
+  // nobody reads: so they never hold NaN from an earlier call.
+  void ZeroPadding(const Workspace& workspace, DType dtype, int64_t rows,
+                   int64_t width) const {
+    const size_t row_bytes = width * DTypeSize(dtype);
+    std::memset(workspace.At<char>(offset) + rows * row_bytes, 0,
+                (PaddedRows(rows) - rows) * row_bytes);
+  }
+};
 
 absl::Status ValidateBatch(const BertConfig& config, const PackedBatch& batch) {
   const int64_t total = int64_t(batch.token_ids.size());
@@ -151,70 +252,112 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
   const int64_t hidden = config.hidden_size;
   const int64_t heads = config.num_heads;
   const int64_t head_dim = config.head_dim();
+  const int64_t intermediate_size = config.intermediate_size;
   const BertWeights& w = model.weights;
-
-  // Token t's position within its sequence.
-  std::vector<int64_t> positions(tokens);
-  for (int64_t s = 0; s < num_seqs; ++s) {
-    for (int64_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
-      positions[t] = t - batch.offsets[s];
-    }
-  }
   const AttentionSpec spec = options.attention.value_or(AttentionSpec());
+
   // Sequences grouped by length: each group is one attention call, no
   // padding. Their query, key and value buffers are reused by every layer.
   struct LengthGroup {
+    int64_t length = 0;
     std::vector<int64_t> sequences;
-    std::vector<int64_t> rows;  // rows[b * length + i]: token i of sequences[b]
+    size_t qkv_offset[3] = {};  // query, key, value in the workspace
     AttentionInputs inputs;
     // The layers' attention; LOCAL global positions past the end of these
     // sequences are dropped (those tokens do not exist in them).
     AttentionSpec spec;
+    AttentionOutputs out;
   };
-  std::map<int64_t, LengthGroup> groups;
-  for (int64_t s = 0; s < num_seqs; ++s) {
-    LengthGroup& g = groups[batch.offsets[s + 1] - batch.offsets[s]];
-    g.sequences.push_back(s);
-    for (int64_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
-      g.rows.push_back(t);
+  std::vector<LengthGroup> groups;
+  {
+    std::map<int64_t, int64_t> group_of_length;
+    for (int64_t s = 0; s < num_seqs; ++s) {
+      const int64_t length = batch.offsets[s + 1] - batch.offsets[s];
+      auto [it, added] = group_of_length.emplace(length, groups.size());
+      if (added) groups.emplace_back().length = length;
+      groups[it->second].sequences.push_back(s);
     }
   }
-  for (auto& [length, g] : groups) {
-    const std::vector<int64_t> shape = {int64_t(g.sequences.size()), heads,
-                                        length, head_dim};
-    g.inputs.query = Tensor(compute, shape);
-    g.inputs.key = Tensor(compute, shape);
-    g.inputs.value = Tensor(compute, shape);
-    g.inputs.compute_dtype = compute;
-    g.inputs.output_dtype = compute;
-    g.spec = spec;
-    g.spec.global_positions.clear();
-    for (uint32_t p : spec.global_positions) {
-      if (p < length) g.spec.global_positions.push_back(p);
+  // Token t's position within its sequence, and where its heads go.
+  std::vector<int64_t> positions(tokens);
+  std::vector<HeadSlot> slots(tokens);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const int64_t length = groups[g].length;
+    for (size_t b = 0; b < groups[g].sequences.size(); ++b) {
+      const int64_t first = batch.offsets[groups[g].sequences[b]];
+      for (int64_t i = 0; i < length; ++i) {
+        positions[first + i] = i;
+        slots[first + i] = {int64_t(g),
+                            (int64_t(b) * heads * length + i) * head_dim,
+                            length * head_dim};
+      }
     }
   }
 
-  Tensor x =
-      ActivationBuffer(DType::kFP32, tokens, hidden);  // layer input / output
-  Tensor x_attended =
-      ActivationBuffer(DType::kFP32, tokens, hidden);  // after attention block
-  Tensor x_bf16, x_attended_bf16;
+  Workspace workspace;
+  ActivationRows x, x_attended, x_bf16, x_attended_bf16, qkv, context,
+      projected, intermediate;
+  x.Reserve(&workspace, DType::kFP32, tokens, hidden);  // layer input / output
+  x_attended.Reserve(&workspace, DType::kFP32, tokens, hidden);
   if (bf16) {
-    x_bf16 = ActivationBuffer(DType::kBF16, tokens, hidden);
-    x_attended_bf16 = ActivationBuffer(DType::kBF16, tokens, hidden);
+    x_bf16.Reserve(&workspace, DType::kBF16, tokens, hidden);
+    x_attended_bf16.Reserve(&workspace, DType::kBF16, tokens, hidden);
   }
-  Tensor qkv = ActivationBuffer(DType::kFP32, tokens, 3 * hidden);
-  Tensor context = ActivationBuffer(compute, tokens, hidden);
-  Tensor projected = ActivationBuffer(DType::kFP32, tokens, hidden);
-  Tensor intermediate =
-      ActivationBuffer(compute, tokens, config.intermediate_size);
+  qkv.Reserve(&workspace, DType::kFP32, tokens, 3 * hidden);
+  context.Reserve(&workspace, compute, tokens, hidden);
+  projected.Reserve(&workspace, DType::kFP32, tokens, hidden);
+  intermediate.Reserve(&workspace, compute, tokens, intermediate_size);
+  for (LengthGroup& g : groups) {
+    for (size_t& offset : g.qkv_offset) {
+      offset = workspace.Reserve(g.sequences.size() * g.length * hidden *
+                                 DTypeSize(compute));
+    }
+  }
+  workspace.Allocate();
+  x.ZeroPadding(workspace, DType::kFP32, tokens, hidden);
+  x_attended.ZeroPadding(workspace, DType::kFP32, tokens, hidden);
+  if (bf16) {
+    x_bf16.ZeroPadding(workspace, DType::kBF16, tokens, hidden);
+    x_attended_bf16.ZeroPadding(workspace, DType::kBF16, tokens, hidden);
+  }
+  context.ZeroPadding(workspace, compute, tokens, hidden);
+  intermediate.ZeroPadding(workspace, compute, tokens, intermediate_size);
+  float* const x_data = workspace.At<float>(x.offset);
+  float* const x_attended_data = workspace.At<float>(x_attended.offset);
+  BF16* const x_bf16_data = bf16 ? workspace.At<BF16>(x_bf16.offset) : nullptr;
+  BF16* const x_attended_bf16_data =
+      bf16 ? workspace.At<BF16>(x_attended_bf16.offset) : nullptr;
+  float* const qkv_data = workspace.At<float>(qkv.offset);
+  void* const context_data = workspace.At<void>(context.offset);
+  float* const projected_data = workspace.At<float>(projected.offset);
+  void* const intermediate_data = workspace.At<void>(intermediate.offset);
+
+  // SplitHeads' destinations: [query, key, value][group].
+  std::vector<std::vector<void*>> qkv_heads(3);
+  for (LengthGroup& g : groups) {
+    const std::vector<int64_t> shape = {int64_t(g.sequences.size()), heads,
+                                        g.length, head_dim};
+    g.inputs.query = workspace.View(compute, shape, g.qkv_offset[0]);
+    g.inputs.key = workspace.View(compute, shape, g.qkv_offset[1]);
+    g.inputs.value = workspace.View(compute, shape, g.qkv_offset[2]);
+    // The output stays FP32: MergeHeads converts it, in parallel.
+    g.inputs.compute_dtype = compute;
+    g.inputs.output_dtype = DType::kFP32;
+    for (int part = 0; part < 3; ++part) {
+      qkv_heads[part].push_back(workspace.At<void>(g.qkv_offset[part]));
+    }
+    g.spec = spec;
+    g.spec.global_positions.clear();
+    for (uint32_t p : spec.global_positions) {
+      if (p < g.length) g.spec.global_positions.push_back(p);
+    }
+  }
 
   // Embeddings: word + position + token type, then LayerNorm.
   {
     const float* word = w.word_embeddings.data<float>();
     const float* position = w.position_embeddings.data<float>();
     const float* type = w.token_type_embeddings.data<float>();
-    float* sum = projected.data<float>();
     ParallelFor(tokens, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const float* wr = word + int64_t(batch.token_ids[t]) * hidden;
@@ -222,47 +365,48 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
         const int64_t type_id =
             batch.token_type_ids.empty() ? 0 : batch.token_type_ids[t];
         const float* tr = type + type_id * hidden;
-        float* o = sum + t * hidden;
+        float* o = projected_data + t * hidden;
         for (int64_t i = 0; i < hidden; ++i) o[i] = wr[i] + pr[i] + tr[i];
       }
     });
-    AddLayerNorm(sum, nullptr, w.embeddings_norm_gamma.data<float>(),
+    AddLayerNorm(projected_data, nullptr, w.embeddings_norm_gamma.data<float>(),
                  w.embeddings_norm_beta.data<float>(), config.layer_norm_eps,
-                 tokens, hidden, x.data<float>(),
-                 bf16 ? x_bf16.data<BF16>() : nullptr);
+                 tokens, hidden, x_data, x_bf16_data);
   }
 
   EncoderOutput result;
   result.attention.resize(options.attention_layers.size());
   for (auto& per_layer : result.attention) per_layer.resize(num_seqs);
+  result.hidden = Tensor(DType::kFP32, {tokens, hidden});
   const LinearActivation activation = config.activation == Activation::kGeluErf
                                           ? LinearActivation::kGeluErf
                                           : LinearActivation::kGeluTanh;
+  std::vector<const float*> attended(groups.size());
 
   for (int64_t l = 0; l < num_layers; ++l) {
     const BertLayerWeights& layer = w.layers[l];
-    const void* layer_input = bf16 ? x_bf16.raw_data() : x.raw_data();
-    absl::Status s = layer.qkv.Apply(compute, layer_input, tokens, DType::kFP32,
-                                     qkv.raw_data());
+    const void* layer_input =
+        bf16 ? static_cast<void*>(x_bf16_data) : static_cast<void*>(x_data);
+    absl::Status s =
+        layer.qkv.Apply(compute, layer_input, tokens, DType::kFP32, qkv_data);
     if (!s.ok()) return s;
 
+    SplitHeads(qkv_data, 3 * hidden, 0, heads, head_dim, slots, compute,
+               qkv_heads);
     const bool want_weights = !attention_slots[l].empty();
-    for (auto& [length, g] : groups) {
-      AttentionInputs& in = g.inputs;
-      SplitHeads(qkv.data<float>(), 3 * hidden, 0, g.rows, &in.query);
-      SplitHeads(qkv.data<float>(), 3 * hidden, hidden, g.rows, &in.key);
-      SplitHeads(qkv.data<float>(), 3 * hidden, 2 * hidden, g.rows, &in.value);
-      in.return_weights = want_weights;
-      AttentionOutputs out;
-      s = Attend(g.spec, in, &out);
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      LengthGroup& g = groups[gi];
+      g.inputs.return_weights = want_weights;
+      s = AttendUncheckedValues(g.spec, g.inputs, &g.out);
       if (!s.ok()) return s;
-      MergeHeads(out.output, g.rows, context.raw_data());
+      attended[gi] = g.out.output.data<float>();
       if (want_weights) {
+        const int64_t length = g.length;
         const int64_t per_seq = heads * length * length;
         for (size_t b = 0; b < g.sequences.size(); ++b) {
           Tensor map(DType::kFP32, {heads, length, length});
           std::memcpy(map.data<float>(),
-                      out.weights.data<float>() + b * per_seq,
+                      g.out.weights.data<float>() + b * per_seq,
                       per_seq * sizeof(float));
           for (size_t slot : attention_slots[l]) {
             result.attention[slot][g.sequences[b]] = map;
@@ -270,33 +414,33 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
         }
       }
     }
+    MergeHeads(attended, slots, heads, head_dim, compute, context_data);
 
-    s = layer.attention_output.Apply(compute, context.raw_data(), tokens,
-                                     DType::kFP32, projected.raw_data());
+    s = layer.attention_output.Apply(compute, context_data, tokens,
+                                     DType::kFP32, projected_data);
     if (!s.ok()) return s;
-    AddLayerNorm(projected.data<float>(), x.data<float>(),
+    AddLayerNorm(projected_data, x_data,
                  layer.attention_norm_gamma.data<float>(),
                  layer.attention_norm_beta.data<float>(), config.layer_norm_eps,
-                 tokens, hidden, x_attended.data<float>(),
-                 bf16 ? x_attended_bf16.data<BF16>() : nullptr);
+                 tokens, hidden, x_attended_data, x_attended_bf16_data);
 
-    s = layer.intermediate.Apply(
-        compute, bf16 ? x_attended_bf16.raw_data() : x_attended.raw_data(),
-        tokens, compute, intermediate.raw_data(), activation);
+    s = layer.intermediate.Apply(compute,
+                                 bf16 ? static_cast<void*>(x_attended_bf16_data)
+                                      : static_cast<void*>(x_attended_data),
+                                 tokens, compute, intermediate_data,
+                                 activation);
     if (!s.ok()) return s;
-    s = layer.output.Apply(compute, intermediate.raw_data(), tokens,
-                           DType::kFP32, projected.raw_data());
+    s = layer.output.Apply(compute, intermediate_data, tokens, DType::kFP32,
+                           projected_data);
     if (!s.ok()) return s;
-    AddLayerNorm(projected.data<float>(), x_attended.data<float>(),
+    // The last layer writes the result directly.
+    const bool last = l + 1 == num_layers;
+    AddLayerNorm(projected_data, x_attended_data,
                  layer.output_norm_gamma.data<float>(),
                  layer.output_norm_beta.data<float>(), config.layer_norm_eps,
-                 tokens, hidden, x.data<float>(),
-                 bf16 ? x_bf16.data<BF16>() : nullptr);
+                 tokens, hidden, last ? result.hidden.data<float>() : x_data,
+                 last ? nullptr : x_bf16_data);
   }
-
-  result.hidden = Tensor(DType::kFP32, {tokens, hidden});
-  std::memcpy(result.hidden.data<float>(), x.data<float>(),
-              result.hidden.num_bytes());
   return result;
 }
 
@@ -421,30 +565,44 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttend(
     if (!s.ok()) return s;
   }
 
-  std::vector<int64_t> query_row(query_rows), context_row(context_rows);
-  for (int64_t i = 0; i < query_rows; ++i) query_row[i] = i;
-  for (int64_t i = 0; i < context_rows; ++i) context_row[i] = i;
   AttentionInputs in;
   in.query = Tensor(DType::kFP32, {batch, heads, seq, head_dim});
   in.key = Tensor(DType::kFP32, {batch, heads, context_len, head_dim});
   in.value = Tensor(DType::kFP32, {batch, heads, context_len, head_dim});
-  SplitHeads(query_qkv.data<float>(), 3 * hidden_size, 0, query_row, &in.query);
-  SplitHeads(context_qkv.data<float>(), 3 * hidden_size, hidden_size,
-             context_row, &in.key);
-  SplitHeads(context_qkv.data<float>(), 3 * hidden_size, 2 * hidden_size,
-             context_row, &in.value);
+  const std::vector<HeadSlot> query_slots =
+      DenseSlots(batch, seq, heads, head_dim);
+  const std::vector<HeadSlot> context_slots =
+      DenseSlots(batch, context_len, heads, head_dim);
+  SplitHeads(query_qkv.data<float>(), 3 * hidden_size, 0, heads, head_dim,
+             query_slots, DType::kFP32, {{in.query.raw_data()}});
+  SplitHeads(context_qkv.data<float>(), 3 * hidden_size, hidden_size, heads,
+             head_dim, context_slots, DType::kFP32,
+             {{in.key.raw_data()}, {in.value.raw_data()}});
   in.key_lengths = inputs.lengths;
   in.return_weights = inputs.return_weights;
+  // hidden and context were checked above; their projections need no scan.
   AttentionOutputs attended;
-  s = Attend(inputs.spec, in, &attended);
+  s = AttendUncheckedValues(inputs.spec, in, &attended);
   if (!s.ok()) return s;
 
   Tensor merged = ActivationBuffer(DType::kFP32, query_rows, hidden_size);
-  MergeHeads(attended.output, query_row, merged.raw_data());
+  MergeHeads({attended.output.data<float>()}, query_slots, heads, head_dim,
+             DType::kFP32, merged.raw_data());
   Tensor projected = ActivationBuffer(DType::kFP32, query_rows, hidden_size);
   s = layer.attention_output.Apply(DType::kFP32, merged.raw_data(), query_rows,
                                    DType::kFP32, projected.raw_data());
   if (!s.ok()) return s;
+  // Finite but huge hidden states can overflow FP32 in the projections or
+  // the scores; such a request gets an error, never Inf or NaN.
+  const float* projected_values = projected.data<float>();
+  for (int64_t i = 0; i < query_rows * hidden_size; ++i) {
+    if (!std::isfinite(projected_values[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hidden or context values are too large: layer ", inputs.layer,
+          "'s attention overflowed FP32 (output element ", i,
+          " is not finite); expected hidden states of moderate magnitude"));
+    }
+  }
   AttentionOutputs result;
   result.output = Tensor(DType::kFP32, {batch, seq, hidden_size});
   std::memcpy(result.output.raw_data(), projected.raw_data(),

@@ -265,6 +265,19 @@ TEST(AttentionValidationTest, EachBadFieldIsInvalidArgumentNamingTheField) {
     AttentionOutputs out;
     EXPECT_EQ(Attend(spec, in, &out).code(),
               absl::StatusCode::kInvalidArgument);
+    // Spec and shape errors are caught without the value scan too (the
+    // encoder's AttendUncheckedValues); value errors (NaN, Inf, magnitudes
+    // that overflow) only by it.
+    const bool value_error =
+        status.message().find(" contains ") != std::string::npos ||
+        status.message().find("too large") != std::string::npos;
+    const absl::Status shapes = ValidateAttentionShapes(spec, in);
+    if (value_error) {
+      EXPECT_TRUE(shapes.ok()) << shapes;
+    } else {
+      EXPECT_EQ(shapes, status);
+      EXPECT_EQ(AttendUncheckedValues(spec, in, &out), status);
+    }
   }
 }
 

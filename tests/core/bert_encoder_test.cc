@@ -224,6 +224,11 @@ TEST_P(PackingTest, SequenceAloneEqualsSequencePackedAmong31Others) {
     EXPECT_LE(diff, 1e-5) << "sequence " << s << " of length "
                           << alone.offsets[1];
   }
+  // Encode reuses its activation memory per thread: the batch again, now
+  // over what the smaller calls left there, gives the same bits.
+  auto again = Encode(*model, packed, options);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(MaxAbsDiff(again->hidden, all->hidden), 0.0f);
 }
 
 INSTANTIATE_TEST_SUITE_P(ComputeDTypes, PackingTest,
@@ -394,6 +399,14 @@ TEST(EncoderTest, MultiHeadAttendRejectsBadInputs) {
   in.hidden.data<float>()[4] = NAN;
   EXPECT_THAT(std::string(MultiHeadAttend(*model, in).status().message()),
               HasSubstr("hidden contains NaN or Inf"));
+  // Finite hidden states whose self-attention scores overflow FP32: an
+  // error, not NaN.
+  in.context = Tensor();
+  for (int64_t i = 0; i < in.hidden.num_elements(); ++i) {
+    in.hidden.data<float>()[i] = (i % 3 == 0 ? 1e30f : -2e30f);
+  }
+  EXPECT_THAT(std::string(MultiHeadAttend(*model, in).status().message()),
+              HasSubstr("hidden or context values are too large"));
 }
 
 // A query whose keys are all padding gets output = the output bias (attention

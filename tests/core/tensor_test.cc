@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -36,6 +38,20 @@ TEST(TensorTest, NumElementsRejectsOverflowAndNegative) {
       Tensor::NumElements({int64_t{1} << 40, int64_t{1} << 40}, "key.shape",
                           std::numeric_limits<int64_t>::max());
   EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TensorTest, ViewAliasesItsOwnersMemoryAndKeepsItAlive) {
+  auto floats = std::make_shared<std::vector<float>>(16, 0.0f);
+  Tensor view = Tensor::View(DType::kFP32, {2, 3}, floats, floats->data() + 8);
+  EXPECT_EQ(view.num_elements(), 6);
+  EXPECT_EQ(view.num_bytes(), 24u);
+  view.data<float>()[0] = 5.0f;
+  EXPECT_EQ((*floats)[8], 5.0f);
+  std::weak_ptr<std::vector<float>> weak = floats;
+  floats.reset();
+  EXPECT_FALSE(weak.expired());
+  view = Tensor();
+  EXPECT_TRUE(weak.expired());
 }
 
 TEST(TensorTest, ConvertsBetweenDtypes) {

@@ -88,7 +88,7 @@ BENCHMARK(BM_LocalSoft)
 
 // One implementation called directly (RunAttention: no validation, no
 // choice), for the fused-vs-dense crossover. Args: kernel (0 dense_dnnl,
-// 1 fused), batch, seq_len, bf16, causal. H=12, D=64, no weights.
+// 1 fused), batch, seq_len, bf16, causal, head_dim. H=12, no weights.
 void BM_Kernel(benchmark::State& state) {
   static const DenseDnnlAttention* dense = new DenseDnnlAttention();
   static const FusedAttention* fused =
@@ -97,7 +97,7 @@ void BM_Kernel(benchmark::State& state) {
       state.range(0) ? static_cast<const AttentionImplementation&>(*fused)
                      : *dense;
   const int64_t batch = state.range(1), heads = 12, seq = state.range(2),
-                dim = 64;
+                dim = state.range(5);
   const DType dtype = state.range(3) ? DType::kBF16 : DType::kFP32;
   AttentionSpec spec;
   spec.causal = state.range(4) != 0;
@@ -128,11 +128,13 @@ void BM_Kernel(benchmark::State& state) {
   state.SetLabel(std::string(impl.name()));
 }
 BENCHMARK(BM_Kernel)
-    ->ArgNames({"fused", "B", "S", "bf16", "causal"})
-    ->ArgsProduct({{0, 1}, {1}, {8, 16, 32, 64, 128, 256, 512}, {0, 1}, {0}})
-    ->ArgsProduct({{0, 1}, {8, 32}, {128, 512}, {0, 1}, {0}})
-    ->ArgsProduct({{0, 1}, {1}, {1024, 2048, 4096}, {0, 1}, {0}})
-    ->ArgsProduct({{0, 1}, {1}, {512, 2048}, {0, 1}, {1}})
+    ->ArgNames({"fused", "B", "S", "bf16", "causal", "D"})
+    ->ArgsProduct(
+        {{0, 1}, {1}, {8, 16, 32, 64, 128, 256, 512}, {0, 1}, {0}, {64}})
+    ->ArgsProduct({{0, 1}, {8, 32}, {128, 512}, {0, 1}, {0}, {64}})
+    ->ArgsProduct({{0, 1}, {1}, {1024, 2048, 4096}, {0, 1}, {0}, {64}})
+    ->ArgsProduct({{0, 1}, {1}, {512, 2048}, {0, 1}, {1}, {64}})
+    ->ArgsProduct({{0, 1}, {1}, {128, 1024}, {0, 1}, {0}, {32, 80, 128}})
     ->Unit(benchmark::kMicrosecond)
     ->MeasureProcessCPUTime()
     ->UseRealTime();

@@ -540,7 +540,10 @@ class ShutdownUnderLoadTest(ServerCase):
         self.assertEqual(last, {i: "UNAVAILABLE" for i in range(3)}, stream_results)
         self.assertGreater(sum(answers for _, answers, _, _ in stream_results), 0)
         self.assertLess(exit_s, grace_ms / 1000, "exit after the grace period:\n" + log)
-        self.known_open(not unexpected, f"calls cancelled by the server's final stop: "
+        # Seen in most runs: one call sent right after the queue drained ends CANCELLED,
+        # likely a call gRPC had received but not yet handed to a handler when the server
+        # stopped (grpc::Server::Shutdown cancels those).
+        self.known_open(not unexpected, f"calls cancelled as the server stopped: "
                                         f"{unexpected}")
 
 def bad_input_matrix():

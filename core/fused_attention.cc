@@ -54,21 +54,19 @@ struct Problem {
   float* output;      // [B, H, Sq, Dv]
 };
 
-// Keys of one (batch, head) repacked for the micro kernels; built once per
-// head by the thread that needs it.
-// Keys are stored in tiles of kKeyTile, so that a tile's keys are one
-// contiguous block (no power-of-two strides fighting over L1 sets).
-//   FP32: key_t [tiles, D, kKeyTile] (keys transposed, zero past n_keys);
-//     value unused
-//     (the kernels read V in place).
-//   BF16: key_t [tiles, ceil(D/2), kKeyTile, 2]: pairs of head_dim entries of
-//     each key
-//     (vdpbf16ps operand layout, zeros past D and n_keys); value
-//     [ceil(n_keys/2), ldv, 2]: pairs of consecutive keys of each value
-//     column, zeros past Dv and n_keys.
+// The keys a head's queries may see (below key_lengths[b]), and for BF16 its
+// values, repacked for the micro kernels; built once per head by the thread
+// that needs it. Keys are stored
+// in tiles of kKeyTile, so that a tile is one contiguous block (no
+// power-of-two strides fighting over L1 sets).
+//   FP32: key_t [tiles, D, kKeyTile]: keys transposed, zero past n_keys;
+//     value unused (the kernels read V in place).
+//   BF16: key_t [tiles, ceil(D/2), kKeyTile, 2]: pairs of head_dim entries
+//     of each key (the vdpbf16ps operand layout), zero past D and n_keys;
+//     value [ceil(n_keys/2), ldv, 2]: pairs of consecutive keys of each
+//     value column, zero past Dv and n_keys.
 struct PackedHead {
-  int64_t bh = -1;
-  int64_t n_keys = 0;  // keys any query of the head may see (key_lengths)
+  int64_t bh = -1;  // the head packed, -1 for none yet
   const void* key_t = nullptr;
   const void* value = nullptr;
 };
@@ -500,7 +498,6 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
 
   if (head->bh != bh) {
     head->bh = bh;
-    head->n_keys = key_limit;
     const int64_t tiles = (key_limit + kKeyTile - 1) / kKeyTile;
     if constexpr (kBF16) {
       auto* key_t =

@@ -1,5 +1,6 @@
 #include "server/encoder_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,16 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
     const v1::EncodeRequest& request, std::shared_ptr<const ServedModel> model,
     absl::Time deadline, v1::EncodeResponse* response,
     std::function<void(const absl::Status&)> done) {
+  // Each text is a sequence: more than the queue holds can never be admitted;
+  // refuse it before tokenizing.
+  const int sequences =
+      std::max(request.texts_size(), request.token_ids_size());
+  const int max_queue_size = model->scheduler->options().max_queue_size;
+  if (sequences > max_queue_size) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        request.texts_size() > 0 ? "texts" : "token_ids", " has ", sequences,
+        " entries, more than the server's --max_queue_size ", max_queue_size));
+  }
   absl::StatusOr<PreparedEncode> prepared = PrepareEncode(request, *model);
   if (!prepared.ok()) return prepared.status();
   auto work = std::make_shared<EncodeWork>(std::move(prepared->token_ids),
@@ -47,7 +58,10 @@ class EncodeStreamReactor
  public:
   EncodeStreamReactor(grpc::CallbackServerContext* context,
                       const ModelRegistry* registry, ShutdownGate* gate)
-      : context_(context), registry_(registry), entry_(gate->Enter()) {
+      : context_(context),
+        registry_(registry),
+        gate_(gate),
+        entry_(gate->Enter()) {
     if (!entry_.open()) {
       Finish(ToGrpcStatus(ShuttingDownError()));
       return;
@@ -58,6 +72,12 @@ class EncodeStreamReactor
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client finished writing (or went away)
       Finish(grpc::Status::OK);
+      return;
+    }
+    // Draining: the answers so far were sent; this request and later ones are
+    // refused, so that an open stream does not hold the shutdown open.
+    if (gate_->closed()) {
+      Finish(ToGrpcStatus(ShuttingDownError()));
       return;
     }
     absl::StatusOr<std::shared_ptr<const ServedModel>> model =
@@ -100,6 +120,7 @@ class EncodeStreamReactor
  private:
   grpc::CallbackServerContext* const context_;
   const ModelRegistry* const registry_;
+  ShutdownGate* const gate_;
   const ShutdownGate::Entry entry_;
   v1::EncodeRequest request_;
   v1::EncodeResponse response_;

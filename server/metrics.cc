@@ -22,7 +22,15 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 class RequestInterceptor : public grpc::experimental::Interceptor {
  public:
   RequestInterceptor(Metrics* metrics, absl::string_view method)
-      : metrics_(metrics), method_(method), start_(absl::Now()) {}
+      : metrics_(metrics),
+        method_(method),
+        start_(absl::Now()),
+        in_flight_(metrics->InFlight(method_)) {
+    in_flight_.Increment();
+  }
+  // gRPC destroys a call's interceptors when the call is over, whether it
+  // ended with a status, a cancellation or a broken connection.
+  ~RequestInterceptor() override { in_flight_.Decrement(); }
 
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -39,6 +47,7 @@ class RequestInterceptor : public grpc::experimental::Interceptor {
   Metrics* const metrics_;
   const std::string method_;
   const absl::Time start_;
+  prometheus::Gauge& in_flight_;
 };
 
 class RequestInterceptorFactory
@@ -84,6 +93,10 @@ Metrics::Metrics()
                             .Help("gRPC call latency, from the server's first "
                                   "look to the status")
                             .Register(*registry_)),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("attnserve_requests_in_flight")
+                     .Help("gRPC calls started and not yet over, by method")
+                     .Register(*registry_)),
       queue_depth_(prometheus::BuildGauge()
                        .Name("attnserve_queue_depth")
                        .Help("requests waiting for a compute worker")
@@ -92,11 +105,10 @@ Metrics::Metrics()
                           .Name("attnserve_queue_duration_seconds")
                           .Help("time from submission to the start of compute")
                           .Register(*registry_)),
-      compute_duration_(
-          prometheus::BuildHistogram()
-              .Name("attnserve_compute_duration_seconds")
-              .Help("compute time per batch on a compute worker")
-              .Register(*registry_)),
+      compute_duration_(prometheus::BuildHistogram()
+                            .Name("attnserve_compute_duration_seconds")
+                            .Help("compute time per batch on a compute worker")
+                            .Register(*registry_)),
       batch_size_(prometheus::BuildHistogram()
                       .Name("attnserve_batch_size")
                       .Help("requests per computed batch")
@@ -141,6 +153,10 @@ void Metrics::RecordRequest(absl::string_view method, absl::string_view code,
       .Increment();
   request_duration_.Add({{"method", std::string(method)}}, LatencyBuckets())
       .Observe(seconds);
+}
+
+prometheus::Gauge& Metrics::InFlight(const std::string& method) {
+  return in_flight_.Add({{"method", method}});
 }
 
 prometheus::Gauge& Metrics::QueueDepth(const std::string& model) {

@@ -31,13 +31,16 @@ class Metrics {
   // ("attnserve.v1.AttentionService/Attend"); `code` a status code name.
   void RecordRequest(absl::string_view method, absl::string_view code,
                      double seconds);
+  // attnserve_requests_in_flight{method}: calls started and not yet over.
+  prometheus::Gauge& InFlight(const std::string& method);
   prometheus::Gauge& QueueDepth(const std::string& model);
   prometheus::Histogram& QueueDuration(const std::string& model);
   prometheus::Histogram& ComputeDuration(const std::string& model);
   prometheus::Histogram& BatchSize(const std::string& model);
   prometheus::Histogram& BatchTokens(const std::string& model);
   prometheus::Counter& Tokens(const std::string& model);
-  prometheus::Counter& Shed(const std::string& model, const std::string& reason);
+  prometheus::Counter& Shed(const std::string& model,
+                            const std::string& reason);
   // attnserve_model_info{model,architecture} = 1 for each served model.
   void SetModelInfo(const std::string& model, const std::string& architecture);
 
@@ -50,6 +53,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
+  prometheus::Family<prometheus::Gauge>& in_flight_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Histogram>& queue_duration_;
   prometheus::Family<prometheus::Histogram>& compute_duration_;

@@ -297,6 +297,22 @@ void Scheduler::WorkerLoop(int worker_index) {
       if (options_.compute_mutex != nullptr) {
         compute_lock = std::unique_lock<std::mutex>(*options_.compute_mutex);
       }
+      // While this worker waited for the compute mutex, the deadline thread
+      // or Cancel may have finished every request of the batch: then there is
+      // nothing left to compute for it.
+      lock.lock();
+      const bool abandoned =
+          std::all_of(batch.requests().begin(), batch.requests().end(),
+                      [](const std::shared_ptr<ScheduledRequest>& r) {
+                        return r->finished_;
+                      });
+      if (abandoned) in_flight_[worker_index] = {};
+      lock.unlock();
+      if (abandoned) {
+        batch = Batch();
+        lock.lock();
+        continue;
+      }
       const absl::Time start = clock_.Now();
       const absl::Status status = compute_(batch);
       const absl::Time end = clock_.Now();

@@ -23,6 +23,11 @@ void ShutdownGate::Close() {
   closed_ = true;
 }
 
+bool ShutdownGate::closed() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
 bool ShutdownGate::WaitUntilEmpty(absl::Time deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   auto empty = [this] { return inside_ == 0; };

@@ -33,6 +33,9 @@ class ShutdownGate {
 
   Entry Enter();
   void Close();
+  // True once Close() was called. Long calls (streams) check it between
+  // messages, so that they end instead of holding the drain open.
+  bool closed();
   // True when empty before `deadline`.
   bool WaitUntilEmpty(absl::Time deadline);
 

@@ -1,5 +1,10 @@
 #include "core/tokenizer/load_bert_tokenizer.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -12,11 +17,36 @@
 namespace attnserve::core {
 namespace {
 
-// The file's bytes, or nullopt when it does not exist.
+// Tokenizer files of real models are at most tens of MB (tokenizer.json of a
+// multilingual model is ~20 MB); a larger file is refused before reading it.
+constexpr int64_t kMaxTokenizerFileBytes = int64_t{256} << 20;
+
+// The file's bytes, or nullopt when it does not exist. Anything else that is
+// not a readable regular file (a directory, a FIFO that would block, no read
+// permission, too large) is an error naming the file.
 absl::StatusOr<std::optional<std::string>> ReadOptionalFile(
     const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) return std::optional<std::string>();
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", std::strerror(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a regular file"));
+  }
+  if (st.st_size > kMaxTokenizerFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.st_size,
+                                                   " bytes, expected at most ",
+                                                   kMaxTokenizerFileBytes));
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) return std::optional<std::string>();
+  if (!in.is_open()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  }
   std::ostringstream bytes;
   bytes << in.rdbuf();
   if (in.bad()) {

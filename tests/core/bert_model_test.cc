@@ -203,6 +203,18 @@ TEST_F(BertModelTest, BadDirectoriesGiveErrorsNamingTheFile) {
        },
        "1_Pooling/config.json",
        "pooling_mode_mean_sqrt_len_tokens is not supported"},
+      {"model.safetensors is a FIFO (opening it must not block)",
+       [](const std::string& d) {
+         fs::remove(d + "/model.safetensors");
+         ::mkfifo((d + "/model.safetensors").c_str(), 0600);
+       },
+       "model.safetensors", "not a regular file"},
+      {"config.json is a FIFO",
+       [](const std::string& d) {
+         fs::remove(d + "/config.json");
+         ::mkfifo((d + "/config.json").c_str(), 0600);
+       },
+       "config.json", "not a regular file"},
       {"config.json is a directory",
        [](const std::string& d) {
          fs::remove(d + "/config.json");

@@ -1,6 +1,9 @@
 // Unit tests for each BERT tokenizer rule and each parser error. Golden
 // comparisons with transformers.js / HF tokenizers are in
 // tokenizer_golden_test.cc.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -618,6 +621,37 @@ TEST_F(LoadBertTokenizerTest, PrefersTokenizerJsonAndNamesTheFileInErrors) {
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   EXPECT_EQ((*tokenizer)->vocab_size(), 9u);
   EXPECT_EQ((*tokenizer)->max_length(), 512);
+}
+
+// Files that exist but cannot be read as files are errors naming the file,
+// never "missing", and never a blocking read (a FIFO has no writer).
+TEST_F(LoadBertTokenizerTest, FilesThatAreNotRegularFilesAreRefused) {
+  for (const char* name : {"tokenizer.json", "vocab.txt"}) {
+    SCOPED_TRACE(name);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::filesystem::create_directory(dir_ / name);
+    auto tokenizer = LoadBertTokenizer(dir_.string());
+    EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(tokenizer.status().message(),
+                HasSubstr((dir_ / name).string() + ": not a regular file"));
+    std::filesystem::remove(dir_ / name);
+    ASSERT_EQ(::mkfifo((dir_ / name).c_str(), 0600), 0);
+    tokenizer = LoadBertTokenizer(dir_.string());
+    EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(tokenizer.status().message(),
+                HasSubstr((dir_ / name).string() + ": not a regular file"));
+  }
+}
+
+TEST_F(LoadBertTokenizerTest, UnreadableVocabIsAnErrorNotMissing) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads files whatever their mode";
+  Write("vocab.txt", "[UNK]\n[CLS]\n[SEP]\n");
+  ::chmod((dir_ / "vocab.txt").c_str(), 0);
+  auto tokenizer = LoadBertTokenizer(dir_.string());
+  EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(tokenizer.status().message(),
+              HasSubstr((dir_ / "vocab.txt").string() + ": cannot open"));
 }
 
 TEST(MakeBertTokenizerTest, TokenizesWithTheDemoModelVocabulary) {

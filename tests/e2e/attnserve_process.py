@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 
 
 class AttnServe:
@@ -41,6 +42,15 @@ class AttnServe:
         self.process.kill()
         raise RuntimeError("attnserve did not start:\n" + seen)
 
+    def proc_status_kb(self, field):
+        """A memory figure of the server from /proc/PID/status, in KiB: "VmRSS" (now) or
+        "VmHWM" (peak)."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise KeyError(field)
+
     def stop(self):
         """SIGTERM; returns the exit code (killed after 20 s)."""
         self.process.send_signal(signal.SIGTERM)
@@ -49,3 +59,21 @@ class AttnServe:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+
+
+def scrape(metrics_address):
+    """Prometheus text -> {(name, frozenset of label pairs): value}."""
+    body = urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10).read()
+    samples = {}
+    for line in body.decode().splitlines():
+        match = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
+        if not match:
+            continue
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+        samples[(match.group(1), labels)] = float(match.group(3))
+    return samples
+
+
+def metric(samples, name, **labels):
+    """The value of sample `name` with exactly `labels`; 0 when absent."""
+    return samples.get((name, frozenset(labels.items())), 0.0)

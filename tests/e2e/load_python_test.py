@@ -9,13 +9,11 @@ import json
 import os
 import pathlib
 import random
-import re
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
 import numpy as np
 
@@ -28,7 +26,7 @@ sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402
 from attnserve_client import from_tensor, pb  # noqa: E402
-from attnserve_process import AttnServe  # noqa: E402
+from attnserve_process import AttnServe, metric, scrape  # noqa: E402
 
 # Words of the demo vocabulary: each is one token.
 WORDS = ("the of and to in a is that for it as was with be by on not he this are or from at "
@@ -41,23 +39,6 @@ def random_texts(n, min_words, max_words, seed):
     rng = random.Random(seed)
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(min_words, max_words)))
             for _ in range(n)]
-
-
-def scrape(metrics_address):
-    """Prometheus text -> {(name, frozenset of label pairs): value}."""
-    body = urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10).read()
-    samples = {}
-    for line in body.decode().splitlines():
-        match = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
-        if not match:
-            continue
-        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
-        samples[(match.group(1), labels)] = float(match.group(3))
-    return samples
-
-
-def metric(samples, name, **labels):
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def wait_all(futures):

@@ -17,7 +17,9 @@ TEST(ShutdownGateTest, ClosedGateRefusesNewCallsAndWaitsForTheOnesInside) {
     ShutdownGate::Entry short_call = gate.Enter();
     EXPECT_TRUE(short_call.open());
   }
+  EXPECT_FALSE(gate.closed());
   gate.Close();
+  EXPECT_TRUE(gate.closed());
   EXPECT_FALSE(gate.Enter().open());
   EXPECT_FALSE(gate.WaitUntilEmpty(absl::Now() + absl::Milliseconds(10)));
   std::thread leave([&] { inside.reset(); });

@@ -36,29 +36,28 @@ struct HeadSlot {
   int64_t head_stride;
 };
 
-// src: [rows, src_stride] FP32 with rows = slots.size(). For each part p and
-// head h, copies columns col0 + (p * heads + h) * head_dim + [0, head_dim) of
-// row r to head h of row r's slot in dst[p][slots[r].group], a
-// [batch, heads, len, head_dim] buffer in `dtype` (FP32 or BF16).
-void SplitHeads(const float* src, int64_t src_stride, int64_t col0,
+// src: [rows, src_stride] in `dtype` (FP32 or BF16) with rows =
+// slots.size(). For each part p and head h, copies columns
+// col0 + (p * heads + h) * head_dim + [0, head_dim) of row r to head h of row
+// r's slot in dst[p][slots[r].group], a [batch, heads, len, head_dim] buffer
+// in `dtype`.
+void SplitHeads(const void* src, int64_t src_stride, int64_t col0,
                 int64_t heads, int64_t head_dim,
                 absl::Span<const HeadSlot> slots, DType dtype,
                 const std::vector<std::vector<void*>>& dst) {
-  const bool bf16 = dtype == DType::kBF16;
+  const size_t element = DTypeSize(dtype);
+  const size_t head_bytes = head_dim * element;
   ParallelFor(int64_t(slots.size()), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const HeadSlot& slot = slots[r];
       for (size_t p = 0; p < dst.size(); ++p) {
-        const float* row = src + r * src_stride + col0 + p * heads * head_dim;
+        const char* row =
+            static_cast<const char*>(src) +
+            (r * src_stride + col0 + p * heads * head_dim) * element;
+        char* out = static_cast<char*>(dst[p][slot.group]);
         for (int64_t h = 0; h < heads; ++h) {
-          const int64_t d = slot.offset + h * slot.head_stride;
-          if (bf16) {
-            ConvertToBF16(row + h * head_dim,
-                          static_cast<BF16*>(dst[p][slot.group]) + d, head_dim);
-          } else {
-            std::memcpy(static_cast<float*>(dst[p][slot.group]) + d,
-                        row + h * head_dim, head_dim * sizeof(float));
-          }
+          std::memcpy(out + (slot.offset + h * slot.head_stride) * element,
+                      row + h * head_bytes, head_bytes);
         }
       }
     }
@@ -303,7 +302,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     x_bf16.Reserve(&workspace, DType::kBF16, tokens, hidden);
     x_attended_bf16.Reserve(&workspace, DType::kBF16, tokens, hidden);
   }
-  qkv.Reserve(&workspace, DType::kFP32, tokens, 3 * hidden);
+  qkv.Reserve(&workspace, compute, tokens, 3 * hidden);
   context.Reserve(&workspace, compute, tokens, hidden);
   projected.Reserve(&workspace, DType::kFP32, tokens, hidden);
   intermediate.Reserve(&workspace, compute, tokens, intermediate_size);
@@ -327,7 +326,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
   BF16* const x_bf16_data = bf16 ? workspace.At<BF16>(x_bf16.offset) : nullptr;
   BF16* const x_attended_bf16_data =
       bf16 ? workspace.At<BF16>(x_attended_bf16.offset) : nullptr;
-  float* const qkv_data = workspace.At<float>(qkv.offset);
+  void* const qkv_data = workspace.At<void>(qkv.offset);
   void* const context_data = workspace.At<void>(context.offset);
   float* const projected_data = workspace.At<float>(projected.offset);
   void* const intermediate_data = workspace.At<void>(intermediate.offset);
@@ -388,7 +387,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     const void* layer_input =
         bf16 ? static_cast<void*>(x_bf16_data) : static_cast<void*>(x_data);
     absl::Status s =
-        layer.qkv.Apply(compute, layer_input, tokens, DType::kFP32, qkv_data);
+        layer.qkv.Apply(compute, layer_input, tokens, compute, qkv_data);
     if (!s.ok()) return s;
 
     SplitHeads(qkv_data, 3 * hidden, 0, heads, head_dim, slots, compute,

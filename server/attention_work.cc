@@ -84,7 +84,9 @@ absl::Status ComputeStacked(const Batch& batch) {
   in.output_dtype = first.inputs.output_dtype;
   in.return_weights = first.inputs.return_weights;
   core::AttentionOutputs stacked;
-  if (absl::Status s = core::Attend(first.spec, in, &stacked); !s.ok())
+  // Each call's values were checked on its gRPC thread (AttendCallFromProto).
+  if (absl::Status s = core::AttendUncheckedValues(first.spec, in, &stacked);
+      !s.ok())
     return s;
   int64_t row = 0;
   for (AttendWork* work : works) {
@@ -125,7 +127,9 @@ AttendWork::AttendWork(AttendCall call, absl::Time deadline)
       call_(std::move(call)) {}
 
 absl::Status AttendWork::Compute() {
-  return core::Attend(call_.spec, call_.inputs, &outputs);
+  // The values were checked on the gRPC thread (AttendCallFromProto): the
+  // compute worker does not scan them again.
+  return core::AttendUncheckedValues(call_.spec, call_.inputs, &outputs);
 }
 
 MultiHeadAttendWork::MultiHeadAttendWork(

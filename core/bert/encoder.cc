@@ -146,7 +146,9 @@ class Workspace {
 
  private:
   static std::shared_ptr<void> AlignedMemory(size_t bytes) {
-    void* p = std::aligned_alloc(64, std::max<size_t>(bytes, 64));
+    // aligned_alloc needs a size that is a multiple of the alignment.
+    const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
     if (p == nullptr) throw std::bad_alloc();
     return std::shared_ptr<void>(p, std::free);
   }

@@ -35,6 +35,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "server/attention_service.h"
 #include "server/attention_work.h"
+#include "server/compute_executor.h"
 #include "server/encode_work.h"
 #include "server/encoder_service.h"
 #include "server/metrics.h"
@@ -245,12 +246,22 @@ int Serve() {
           ? absl::GetFlag(FLAGS_compute_threads)
           : std::max(1u, std::thread::hardware_concurrency());
 
+  // Every kernel runs on this one thread, loading included (see
+  // ComputeExecutor): one OpenMP team of `compute_threads` for the process.
+  ComputeExecutor executor(
+      [compute_threads] { core::SetComputeThreads(compute_threads); });
+
   // Models load before the port opens: a bad directory fails the start.
   std::vector<std::shared_ptr<ServedModel>> loaded;
   for (const std::string& flag : absl::GetFlag(FLAGS_model)) {
     const absl::Time start = absl::Now();
-    absl::StatusOr<std::shared_ptr<ServedModel>> model =
-        LoadServedModel(*ParseModelSpec(flag));
+    absl::StatusOr<std::shared_ptr<ServedModel>> model;
+    executor
+        .Run([&] {
+          model = LoadServedModel(*ParseModelSpec(flag));
+          return absl::OkStatus();
+        })
+        .IgnoreError();
     if (!model.ok()) {
       Log("%s", std::string(model.status().message()).c_str());
       return 1;
@@ -269,10 +280,10 @@ int Serve() {
   }
 
   // One batching scheduler per model plus one for Attend / MultiHeadAttend.
-  // Each has one compute worker owning `compute_threads` cores: workers of
-  // different queues take turns through the compute mutex, so one OpenMP team
-  // at a time runs and the cores are never oversubscribed (the idle teams
-  // sleep: OMP_WAIT_POLICY=passive, see main()).
+  // Each has one worker that forms batches and hands them to the compute
+  // thread; workers of different queues take turns through the compute mutex
+  // (so a batch that waits for it can still be dropped, and compute times
+  // exclude the wait), and the compute thread's OpenMP team owns the cores.
   SchedulerOptions base;
   base.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
   base.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
@@ -281,9 +292,6 @@ int Serve() {
       absl::Microseconds(absl::GetFlag(FLAGS_max_queue_delay_us));
   base.max_queue_time =
       absl::Milliseconds(absl::GetFlag(FLAGS_max_queue_time_ms));
-  base.worker_init = [compute_threads](int) {
-    core::SetComputeThreads(compute_threads);
-  };
   std::mutex compute_mutex;
   base.compute_mutex = &compute_mutex;
   std::vector<std::unique_ptr<SchedulerMetrics>> observers;
@@ -293,8 +301,12 @@ int Serve() {
     SchedulerOptions options = base;
     options.name = name;
     observers.push_back(std::make_unique<SchedulerMetrics>(&metrics, name));
-    return Scheduler::Create(options, std::move(compute),
-                             observers.back().get());
+    return Scheduler::Create(
+        options,
+        [&executor, compute = std::move(compute)](const Batch& batch) {
+          return executor.Run([&] { return compute(batch); });
+        },
+        observers.back().get());
   };
   std::vector<std::unique_ptr<Scheduler>> schedulers;
   absl::StatusOr<std::unique_ptr<Scheduler>> attention_scheduler =
@@ -403,16 +415,23 @@ int Serve() {
 // cores after every parallel region, so teams waiting their turn, and any
 // other process on the machine, slow the working team down: a 36-token encode
 // was measured at 1156 ms instead of 11 ms on a shared 2-core machine.
-// libgomp reads OMP_WAIT_POLICY when it loads, before main, so when the
+// libgomp reads its wait policy when it loads, before main, so when the
 // operator has set neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT the server
-// re-executes itself once with OMP_WAIT_POLICY=passive. Set
-// OMP_WAIT_POLICY=active to keep spinning on a dedicated machine.
-void PreferPassiveOpenMPWaiting(char** argv) {
+// re-executes itself once with GOMP_SPINCOUNT=1000: an idle team thread spins
+// briefly (tens of microseconds) and then sleeps. Measured on a 2-core
+// machine, MiniLM-L6, one 16-token text through gRPC (attnbench, 1 client,
+// p50), with all kernels on the one compute thread: passive (no spin, every
+// parallel region wakes a sleeping thread) 3.9 ms; GOMP_SPINCOUNT 1000 or
+// 10^5 1.6 ms. libgomp's default spin (3 * 10^5 iterations) made a 36-token
+// encode take 1156 ms instead of 11 ms on an overloaded shared machine
+// (spinning threads holding the cores the working ones needed); a spin of
+// 1000 bounds that waste to ~1000 pause instructions per parallel region.
+void PreferShortOpenMPSpinning(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr ||
       std::getenv("GOMP_SPINCOUNT") != nullptr) {
     return;
   }
-  setenv("OMP_WAIT_POLICY", "passive", 1);
+  setenv("GOMP_SPINCOUNT", "1000", 1);
   execv("/proc/self/exe", argv);
   // execv returned: keep running with the default policy.
 }
@@ -442,7 +461,7 @@ void TuneMalloc() {
 }  // namespace attnserve::server
 
 int main(int argc, char** argv) {
-  attnserve::server::PreferPassiveOpenMPWaiting(argv);
+  attnserve::server::PreferShortOpenMPSpinning(argv);
   attnserve::server::TuneMalloc();
   // Signals are taken by sigwait() in Serve(); block them before any thread
   // starts so that every thread inherits the mask.

@@ -170,7 +170,7 @@ def main():
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="--compute_threads")
     parser.add_argument("--reps", type=int, default=10, help="encoder_timing repetitions")
-    parser.add_argument("--queue_time_ms", type=int, default=40,
+    parser.add_argument("--queue_time_ms", type=int, default=25,
                         help="--max_queue_time_ms of the budget server")
     parser.add_argument("--budget_batch_size", type=int, default=8,
                         help="--max_batch_size of the budget server")

@@ -10,10 +10,14 @@
 // the given sequence lengths (random token ids), and prints one JSON line:
 //   {"ms": <median ms>, "min_ms": <fastest pass>, "cpu_ms": <median process
 //    CPU time per pass>, "tokens": <tokens per pass>, "isa": "..."}
+// With --dtype bf16 it adds "min_cosine_vs_fp32": the lowest cosine
+// similarity, over all tokens, between the BF16 and an FP32 pass's last
+// hidden states (issue 8 asks for >= 0.999).
 // On a busy machine min_ms, and cpu_ms under OMP_WAIT_POLICY=PASSIVE (no
 // spinning), vary less than ms.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/bert/encoder.h"
 #include "core/bert/model.h"
@@ -109,6 +114,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<double> times, cpu_times;
+  Tensor hidden;
   for (int i = 0; i < reps + 2; ++i) {
     const double cpu_start = ProcessCpuMs();
     const auto start = std::chrono::steady_clock::now();
@@ -121,13 +127,36 @@ int main(int argc, char** argv) {
           std::chrono::duration<double, std::milli>(end - start).count());
       cpu_times.push_back(cpu_end - cpu_start);
     }
+    if (i == 0) hidden = std::move(out->hidden);
+  }
+  std::string cosine_field;
+  if (options.compute_dtype == DType::kBF16) {
+    EncodeOptions fp32_options = options;
+    fp32_options.compute_dtype = DType::kFP32;
+    auto reference = Encode(**model, batch, fp32_options);
+    if (!reference.ok()) return Fail(std::string(reference.status().message()));
+    const int64_t width = hidden.dim(1);
+    double min_cosine = 1;
+    for (int64_t t = 0; t < hidden.dim(0); ++t) {
+      const float* a = hidden.data<float>() + t * width;
+      const float* b = reference->hidden.data<float>() + t * width;
+      double dot = 0, aa = 0, bb = 0;
+      for (int64_t k = 0; k < width; ++k) {
+        dot += double(a[k]) * b[k];
+        aa += double(a[k]) * a[k];
+        bb += double(b[k]) * b[k];
+      }
+      min_cosine = std::min(min_cosine, dot / std::sqrt(aa * bb));
+    }
+    cosine_field = absl::StrCat(", \"min_cosine_vs_fp32\": ", min_cosine);
   }
   std::sort(times.begin(), times.end());
   std::sort(cpu_times.begin(), cpu_times.end());
   std::printf(
       "{\"ms\": %.4f, \"min_ms\": %.4f, \"cpu_ms\": %.4f, \"tokens\": %zu, "
-      "\"isa\": \"%s\"}\n",
+      "\"isa\": \"%s\"%s}\n",
       times[times.size() / 2], times[0], cpu_times[cpu_times.size() / 2],
-      batch.token_ids.size(), DnnlContext::CpuIsaName().c_str());
+      batch.token_ids.size(), DnnlContext::CpuIsaName().c_str(),
+      cosine_field.c_str());
   return 0;
 }

@@ -106,10 +106,13 @@ class RssSampler:
         return self.samples
 
 
-def attnbench(args, server, *flags):
+def attnbench(args, server, *flags, lengths_file=True):
+    """attnbench --json against `server`; texts of args.lengths_file's lengths unless
+    lengths_file is False (then `flags` give the token counts)."""
+    lengths = ["--lengths_file", str(args.lengths_file)] if lengths_file else []
     argv = [str(args.build_dir / "bin" / "attnbench"), "--address", server.address,
             "--metrics_address", server.metrics_address, "--method", "encode",
-            "--texts_per_request", "1", "--lengths_file", str(args.lengths_file),
+            "--texts_per_request", "1", *lengths,
             "--duration", str(args.duration), "--warmup", str(args.warmup), "--json", *flags]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=args.duration * 4 + 120)
     if done.returncode != 0:
@@ -142,6 +145,15 @@ def offline_tokens_per_s(args, model_dir, lengths, batch):
     return total_tokens / (total_ms / 1e3)
 
 
+def half_and_double_load(args, server, capacity):
+    """Open loop at 50% and at 200% of `capacity` calls/s: the two attnbench reports, the
+    server's VmRSS samples during the 200% run and its VmHWM after it."""
+    half = attnbench(args, server, "--rate", f"{capacity * 0.5:.2f}")
+    sampler = RssSampler(server.process.pid)
+    double = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
+    return half, double, sampler.finish(), proc_status_kib(server.process.pid, "VmHWM")
+
+
 def latency_1x16(args, model_dir, tmp):
     """Median ms of one 16-token sequence: core encoder, ONNX Runtime, gRPC Encode."""
     import compare_encoder  # torch and the ONNX export; imported only here
@@ -155,7 +167,7 @@ def latency_1x16(args, model_dir, tmp):
     server = start_server(args, model_dir)
     try:
         grpc_report = attnbench(args, server, "--concurrency", "1", "--min_tokens", "16",
-                                "--max_tokens", "16", "--lengths_file", "")
+                                "--max_tokens", "16", lengths_file=False)
     finally:
         server.stop()
     return {"core_ms": core, "ort_ms": ort, "grpc_p50_ms": grpc_report["p50_ms"],
@@ -215,11 +227,7 @@ def main():
             mean_batch = batched["batch_size_mean"]["minilm"]
             offline_batch = max(1, round(mean_batch))
             offline = offline_tokens_per_s(args, model_dir, lengths[:128], offline_batch)
-            half = attnbench(args, server, "--rate", f"{capacity * 0.5:.2f}")
-            sampler = RssSampler(pid)
-            double = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
-            rss_double = sampler.finish()
-            hwm = proc_status_kib(pid, "VmHWM")
+            half, double, rss_double, hwm = half_and_double_load(args, server, capacity)
         finally:
             server.stop()
 
@@ -227,13 +235,9 @@ def main():
               f"--max_batch_size {args.budget_batch_size}): 50% and 200%", file=sys.stderr)
         server = start_server(args, model_dir, "--max_queue_time_ms", str(args.queue_time_ms),
                               "--max_batch_size", str(args.budget_batch_size))
-        pid = server.process.pid
         try:
-            budget_half = attnbench(args, server, "--rate", f"{capacity * 0.5:.2f}")
-            sampler = RssSampler(pid)
-            budget_double = attnbench(args, server, "--rate", f"{capacity * 2:.2f}")
-            rss_budget = sampler.finish()
-            budget_hwm = proc_status_kib(pid, "VmHWM")
+            budget_half, budget_double, rss_budget, budget_hwm = half_and_double_load(
+                args, server, capacity)
         finally:
             server.stop()
 

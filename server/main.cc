@@ -217,9 +217,12 @@ absl::Status CheckFlags() {
 // refused for this long (or the grace period has ended).
 constexpr absl::Duration kShutdownQuiet = absl::Milliseconds(250);
 
-// After calls in flight have finished: how long other calls (health Watch
-// streams, reflection) get before they are cancelled.
-constexpr std::chrono::milliseconds kShutdownTail(200);
+// After calls in flight have finished: how long other calls get before they
+// are cancelled. Those are health Watch streams and reflection, which never
+// end by themselves, and calls gRPC has received but whose handler has not
+// run yet (on a starved machine that can take long): their handler refuses
+// them with UNAVAILABLE within this time instead of gRPC cancelling them.
+constexpr std::chrono::milliseconds kShutdownTail(1000);
 
 int Serve() {
   if (absl::Status flags = CheckFlags(); !flags.ok()) {

@@ -67,6 +67,18 @@ WORDS = ("the of and to in a is that for it as was with be by on not he this are
          "when will would who so no time people year world day").split()
 
 
+NOBODY = 65534
+
+
+def as_user(uid):
+    """A preexec_fn that runs the child as user and group `uid`, with no other groups."""
+    def drop():
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    return drop
+
+
 def random_texts(n, min_words, max_words, seed):
     rng = random.Random(seed)
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(min_words, max_words)))
@@ -753,7 +765,7 @@ class StartupFaultsTest(unittest.TestCase):
     """attnserve refuses a bad model directory: exit code 1 (no signal), a message naming
     the file and the problem, quickly and before allocating for the model."""
 
-    def start_fails(self, model_dir, *expected):
+    def start_fails(self, model_dir, *expected, uid=None):
         """Runs attnserve on `model_dir`; returns its stderr. Fails if it serves, hangs
         (20 s), or dies of a signal. Without a sanitizer its address space is limited to
         2 GiB (an idle server with two models reserves ~280 MiB): a loader that allocated
@@ -763,13 +775,16 @@ class StartupFaultsTest(unittest.TestCase):
         def limit_address_space():
             import resource
             resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+            if uid is not None:
+                as_user(uid)()
 
         start = time.monotonic()
         process = subprocess.Popen(
             [str(BUILD_DIR / "bin" / "attnserve"), "--address", "127.0.0.1:0",
              "--metrics_address", "", "--model", f"bad={model_dir}"],
             stderr=subprocess.PIPE, text=True,
-            preexec_fn=None if SANITIZER else limit_address_space)
+            preexec_fn=(as_user(uid) if SANITIZER and uid is not None else
+                        None if SANITIZER else limit_address_space))
         stderr = []
         reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()))
         reader.start()
@@ -883,12 +898,19 @@ class StartupFaultsTest(unittest.TestCase):
         self.start_fails(d, d / "config.json", "parameters")
 
     def test_unreadable_files(self):
-        if os.geteuid() == 0:
-            self.skipTest("running as root: chmod 000 does not stop root from reading")
+        uid = None
+        if os.geteuid() == 0:  # root reads files whatever their mode: start it as nobody
+            uid = NOBODY
+            TMP.chmod(0o755)
+            check = subprocess.run(["/bin/sh", "-c", f'test -x "{BUILD_DIR}/bin/attnserve"'],
+                                   preexec_fn=as_user(uid))
+            if check.returncode != 0:
+                self.skipTest(f"running as root, and user nobody cannot run "
+                              f"{BUILD_DIR}/bin/attnserve (a parent directory is private)")
         for file in ("config.json", "model.safetensors", "vocab.txt"):
             d = self.copy_tiny(f"unreadable_{file}")
             (d / file).chmod(0)
-            self.start_fails(d, d / file, "ermission denied")
+            self.start_fails(d, d / file, "ermission denied", uid=uid)
 
 
 if __name__ == "__main__":

@@ -169,13 +169,6 @@ def closed_loop_rate(call, request, seconds, concurrency=8):
 class ServerCase(unittest.TestCase):
     """Helpers for tests that own one demo server with metrics."""
 
-    def known_open(self, ok, finding):
-        """The last check of a test, for a property not met yet (issue 7): reported as a
-        skip that names the finding and its figures, so that it stays visible; passes
-        once fixed."""
-        if not ok:
-            self.skipTest("KNOWN OPEN: " + finding)
-
     def start(self, *args):
         self.server = AttnServe(BUILD_DIR, ["--model", "demo", *args], metrics=True)
         self.addCleanup(self.stop_server)

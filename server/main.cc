@@ -255,8 +255,12 @@ int Serve() {
 
   // Every kernel runs on this one thread, loading included (see
   // ComputeExecutor): one OpenMP team of `compute_threads` for the process.
+  // When the server has been idle for a second, the allocator hands the
+  // memory freed since back to the system: an idle server's RSS is what it
+  // holds, not its peak (glibc keeps freed heap pages otherwise).
   ComputeExecutor executor(
-      [compute_threads] { core::SetComputeThreads(compute_threads); });
+      [compute_threads] { core::SetComputeThreads(compute_threads); },
+      {absl::Seconds(1), [] { malloc_trim(0); }});
 
   // Models load before the port opens: a bad directory fails the start.
   std::vector<std::shared_ptr<ServedModel>> loaded;

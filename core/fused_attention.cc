@@ -771,10 +771,22 @@ bool FusedAttention::Supports(const AttentionSpec& spec,
   //   the keys, the dense one computes all of Q K^T).
   // - D=32: 1.02x..1.18x; D=80/128 BF16: 1.05x..1.07x; D=80/128 FP32: 0.98x /
   //   1.01x at S=128 (a tie: dense stays), 1.07x / 1.03x at S=1024.
-  // With 2 threads the large shapes measured within +-5% of each other.
+  // With 2 threads (wall time, default spinning OpenMP wait) the large shapes
+  // measured within +-5% of each other, except BF16 B=32 S=512 (H=12):
+  // dense 49.0 ms, fused 54.9 ms on the quiet machine (bench/RESULTS.md,
+  // 22:25 UTC), and dense ahead in each of 3 interleaved rounds at 00:19 UTC
+  // (busy machine); B=8 S=512 BF16 was a tie. So dense keeps the BF16 calls
+  // with as many heads and keys (without causal, where fused skips half).
   constexpr int64_t kMaxFP32TiedKeys = 256;
-  return in.compute_dtype == DType::kBF16 || spec.causal ||
-         in.query.dim(3) <= 64 || in.key.dim(2) > kMaxFP32TiedKeys;
+  constexpr int64_t kMinDenseBF16Heads = 32 * 12;
+  constexpr int64_t kMinDenseBF16Keys = 512;
+  if (in.compute_dtype == DType::kBF16) {
+    return spec.causal ||
+           in.query.dim(0) * in.query.dim(1) < kMinDenseBF16Heads ||
+           in.key.dim(2) < kMinDenseBF16Keys;
+  }
+  return spec.causal || in.query.dim(3) <= 64 ||
+         in.key.dim(2) > kMaxFP32TiedKeys;
 }
 
 namespace {

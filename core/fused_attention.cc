@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "core/attention_mask.h"
 #include "core/avx512_math.h"
@@ -540,6 +541,43 @@ ATTNSERVE_AVX512 void PackValuesBF16(const uint16_t* value, int64_t n_keys,
 }
 
 // ---------------------------------------------------------------------------
+// Prefetching.
+
+// Heads whose rows take more bytes are not prefetched: they would push the
+// running head's data out of L2.
+constexpr int64_t kMaxPrefetchBytes = int64_t{256} << 10;
+
+// Asks for the query, key and value rows of head bh to be brought into L2
+// while an earlier head computes, when they are packed per token
+// (head_stride < row_stride: an encoder's projections). There each row of a
+// head is a short span in another 4 KiB page, which the hardware's stream
+// prefetchers do not follow, so without this every row is a cache miss.
+template <class Element>
+void PrefetchHead(const Problem& p, int64_t bh) {
+  const int64_t b = bh / p.heads, h = bh % p.heads;
+  const int64_t key_limit =
+      p.key_lengths->empty() ? p.k_len : (*p.key_lengths)[b];
+  const int64_t bytes =
+      (p.q_len * p.head_dim + key_limit * p.head_dim + key_limit * p.v_dim) *
+      int64_t(sizeof(Element));
+  if (bytes > kMaxPrefetchBytes) return;
+  auto prefetch_rows = [&](const RowLayout& layout, int64_t n, int64_t width) {
+    if (layout.head_stride >= layout.row_stride) return;
+    const int64_t row_bytes = width * int64_t(sizeof(Element));
+    for (int64_t i = 0; i < n; ++i) {
+      const char* row =
+          reinterpret_cast<const char*>(layout.Row<const Element>(b, h, i));
+      for (int64_t byte = 0; byte < row_bytes; byte += 64)
+        __builtin_prefetch(row + byte, /*rw=*/0, /*locality=*/2);
+      __builtin_prefetch(row + row_bytes - 1, /*rw=*/0, /*locality=*/2);
+    }
+  };
+  prefetch_rows(p.query, p.q_len, p.head_dim);
+  prefetch_rows(p.key, key_limit, p.head_dim);
+  prefetch_rows(p.value, key_limit, p.v_dim);
+}
+
+// ---------------------------------------------------------------------------
 // One task: query rows [i0, i0 + kQueryBlock) of head bh.
 template <bool kBF16>
 void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
@@ -570,6 +608,10 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
       PackKeysF32(p.key.Row<const float>(b, h, 0), key_limit, head_dim,
                   p.key.row_stride, key_t);
       head->key_t = key_t;
+    }
+    // The next head in task order, most often this thread's next one.
+    if (bh + 1 < int64_t(p.query.batch_offsets.size()) * p.heads) {
+      PrefetchHead<std::conditional_t<kBF16, uint16_t, float>>(p, bh + 1);
     }
   }
 

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <type_traits>
 
 #include "core/attention_mask.h"
 #include "core/avx512_math.h"
@@ -41,6 +40,37 @@ int64_t RoundUp(int64_t n, int64_t multiple) {
   return (n + multiple - 1) / multiple * multiple;
 }
 
+// Where the rows of one operand live: row i of head h of batch item b
+// starts at element batch_offsets[b] + h * head_stride + i * row_stride of
+// data. [B, H, S, D] tensors have batch_offsets[b] = b * H * S * D,
+// head_stride S * D and row_stride D; rows packed as [tokens, ...] (an
+// encoder's projections) have head_stride D and a row stride of the whole
+// token's width.
+struct RowLayout {
+  void* data = nullptr;
+  std::vector<int64_t> batch_offsets;
+  int64_t head_stride = 0;
+  int64_t row_stride = 0;
+
+  template <class Element>
+  Element* Row(int64_t b, int64_t h, int64_t i) const {
+    return static_cast<Element*>(data) + batch_offsets[b] + h * head_stride +
+           i * row_stride;
+  }
+};
+
+// The layout of a contiguous [B, H, S, width] tensor's data.
+RowLayout ContiguousLayout(const void* data, int64_t batch, int64_t heads,
+                           int64_t length, int64_t width) {
+  RowLayout layout;
+  layout.data = const_cast<void*>(data);
+  for (int64_t b = 0; b < batch; ++b)
+    layout.batch_offsets.push_back(b * heads * length * width);
+  layout.head_stride = length * width;
+  layout.row_stride = width;
+  return layout;
+}
+
 // What every task of one call reads.
 struct Problem {
   int64_t heads, q_len, k_len, head_dim, v_dim;
@@ -48,10 +78,13 @@ struct Problem {
   bool causal;
   const std::vector<uint32_t>* key_lengths;
   AttentionMaskView mask;
-  const void* query;  // [B, H, Sq, D]
-  const void* key;    // [B, H, Sk, D]
-  const void* value;  // [B, H, Sk, Dv]
-  float* output;      // [B, H, Sq, Dv]
+  RowLayout query;  // [B, H, Sq, D] rows in the compute dtype
+  RowLayout key;    // [B, H, Sk, D] rows in the compute dtype
+  RowLayout value;  // [B, H, Sk, Dv] rows in the compute dtype
+  // [B, H, Sq, Dv] rows in output_dtype: FP32, or BF16 (only with BF16
+  // compute: NormalizeRowsToBF16 needs avx512_bf16).
+  RowLayout output;
+  DType output_dtype;
 };
 
 // The keys a head's queries may see (below key_lengths[b]), and for BF16 its
@@ -255,11 +288,11 @@ ATTNSERVE_AVX512_BF16 void TileToBF16(const float* p, uint16_t* p_bf16) {
 
 // o[r] = alpha[r] * o[r] + sum_{c < n} p[r][c] * value[c], over 16 * kVectors
 // output columns; `last` masks the last register's columns.
-//   p: [kRows, kKeyTile]   value: [n, v_dim] at the chunk's first column
+//   p: [kRows, kKeyTile]   value: [n, ld_value] at the chunk's first column
 //   o: [kRows, ldo] at the chunk's first column   alpha: [kRows]
 template <int kVectors>
 ATTNSERVE_AVX512 void AccumulateF32(const float* p, int64_t n,
-                                    const float* value, int64_t v_dim,
+                                    const float* value, int64_t ld_value,
                                     __mmask16 last, const float* alpha,
                                     float* o, int64_t ldo) {
   __m512 acc[kRows][kVectors];
@@ -269,7 +302,7 @@ ATTNSERVE_AVX512 void AccumulateF32(const float* p, int64_t n,
     for (int j = 0; j < kVectors; ++j) acc[r][j] = _mm512_setzero_ps();
   }
   const float* row = value;
-  for (int64_t c = 0; c < n; ++c, row += v_dim) {
+  for (int64_t c = 0; c < n; ++c, row += ld_value) {
     __m512 v[kVectors];
 #pragma GCC unroll 16
     for (int j = 0; j + 1 < kVectors; ++j) v[j] = _mm512_loadu_ps(row + 16 * j);
@@ -340,22 +373,46 @@ ATTNSERVE_AVX512_BF16 void AccumulateBF16(const uint32_t* p_pairs,
   }
 }
 
-// out[r] = o[r] / (sum of row_sums[r]), or 0 for a row whose running
-// maximum is still -inf (it saw no key).
+// The factor that normalizes row r: 1 / (sum of row_sums[r]), or 0 for a
+// row whose running maximum is still -inf (it saw no key).
+//   row_max: [rows]   row_sums: [rows, 16]
+ATTNSERVE_AVX512 inline __m512 RowNormalizer(const float* row_max,
+                                             const float* row_sums, int64_t r) {
+  const float sum = ReduceAdd(_mm512_loadu_ps(row_sums + 16 * r));
+  return _mm512_set1_ps(row_max[r] == kMinusInf ? 0.0f : 1.0f / sum);
+}
+
+// out[r] = o[r] * RowNormalizer(r).
 //   o: [rows, ldo]   row_max: [rows]   row_sums: [rows, 16]
-//   out: [rows, v_dim]
+//   out: [rows, ld_out] (columns [0, v_dim) written)
 ATTNSERVE_AVX512 void NormalizeRows(const float* o, int64_t rows, int64_t ldo,
                                     const float* row_max, const float* row_sums,
-                                    int64_t v_dim, float* out) {
+                                    int64_t v_dim, float* out, int64_t ld_out) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float sum = ReduceAdd(_mm512_loadu_ps(row_sums + 16 * r));
-    const __m512 f =
-        _mm512_set1_ps(row_max[r] == kMinusInf ? 0.0f : 1.0f / sum);
+    const __m512 f = RowNormalizer(row_max, row_sums, r);
     for (int64_t d = 0; d < v_dim; d += 16) {
       const __mmask16 m = TailMask(std::min<int64_t>(16, v_dim - d));
       _mm512_mask_storeu_ps(
-          out + r * v_dim + d, m,
+          out + r * ld_out + d, m,
           _mm512_mul_ps(_mm512_maskz_loadu_ps(m, o + r * ldo + d), f));
+    }
+  }
+}
+
+// The same rounded to BF16 (nearest even, as ConvertToBF16).
+//   o: [rows, ldo]   row_max: [rows]   row_sums: [rows, 16]
+//   out: [rows, ld_out] BF16 (columns [0, v_dim) written)
+ATTNSERVE_AVX512_BF16 void NormalizeRowsToBF16(
+    const float* o, int64_t rows, int64_t ldo, const float* row_max,
+    const float* row_sums, int64_t v_dim, uint16_t* out, int64_t ld_out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const __m512 f = RowNormalizer(row_max, row_sums, r);
+    for (int64_t d = 0; d < v_dim; d += 16) {
+      const __mmask16 m = TailMask(std::min<int64_t>(16, v_dim - d));
+      const __m256bh packed = _mm512_cvtneps_pbh(
+          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, o + r * ldo + d), f));
+      _mm256_mask_storeu_epi16(out + r * ld_out + d, m,
+                               reinterpret_cast<const __m256i&>(packed));
     }
   }
 }
@@ -425,30 +482,32 @@ ATTNSERVE_AVX512 void Transpose32(const uint32_t* src, int64_t n_rows,
 }
 
 // Keys transposed into tiles (PackedHead, FP32).
-//   key: [n_keys, D]   key_t: [ceil(n_keys / kKeyTile), D, kKeyTile]
+//   key: [n_keys, key_stride] (columns [0, D) used)
+//   key_t: [ceil(n_keys / kKeyTile), D, kKeyTile]
 void PackKeysF32(const float* key, int64_t n_keys, int64_t head_dim,
-                 float* key_t) {
+                 int64_t key_stride, float* key_t) {
   Transpose32(reinterpret_cast<const uint32_t*>(key), n_keys, head_dim,
-              head_dim, reinterpret_cast<uint32_t*>(key_t));
+              key_stride, reinterpret_cast<uint32_t*>(key_t));
 }
 
 // Pairs of head_dim entries of each key, in tiles (PackedHead, BF16):
 // key_t[c / kKeyTile][t][c % kKeyTile][e] = key[c][2t + e], zero past n_keys
 // and head_dim.
-//   key: [n_keys, D]   key_t: [ceil(n_keys / kKeyTile), ceil(D / 2),
-//   kKeyTile, 2]
+//   key: [n_keys, key_stride] (columns [0, D) used)
+//   key_t: [ceil(n_keys / kKeyTile), ceil(D / 2), kKeyTile, 2]
 void PackKeysBF16(const uint16_t* key, int64_t n_keys, int64_t head_dim,
-                  uint16_t* key_t) {
+                  int64_t key_stride, uint16_t* key_t) {
   const int64_t pairs = (head_dim + 1) / 2;
-  if (head_dim % 2 == 0) {  // a pair is a 32-bit word of the key's row
-    Transpose32(reinterpret_cast<const uint32_t*>(key), n_keys, pairs, pairs,
-                reinterpret_cast<uint32_t*>(key_t));
+  if (head_dim % 2 == 0 && key_stride % 2 == 0) {
+    // A pair is a 32-bit word of the key's row.
+    Transpose32(reinterpret_cast<const uint32_t*>(key), n_keys, pairs,
+                key_stride / 2, reinterpret_cast<uint32_t*>(key_t));
     return;
   }
   const int64_t tiles = (n_keys + kKeyTile - 1) / kKeyTile;
   std::memset(key_t, 0, sizeof(uint16_t) * tiles * pairs * kKeyTile * 2);
   for (int64_t c = 0; c < n_keys; ++c) {
-    const uint16_t* row = key + c * head_dim;
+    const uint16_t* row = key + c * key_stride;
     uint16_t* tile = key_t + c / kKeyTile * pairs * kKeyTile * 2;
     for (int64_t d = 0; d < head_dim; ++d) {
       tile[((d / 2) * kKeyTile + c % kKeyTile) * 2 + d % 2] = row[d];
@@ -457,14 +516,14 @@ void PackKeysBF16(const uint16_t* key, int64_t n_keys, int64_t head_dim,
 }
 
 // packed[t][d][e] = value[2t + e][d], zero past n_keys and v_dim.
-//   value: [n_keys, Dv]   packed: [ceil(n_keys / 2), ldv, 2] (ldv a multiple
-//   of 16)
+//   value: [n_keys, value_stride] (columns [0, Dv) used)
+//   packed: [ceil(n_keys / 2), ldv, 2] (ldv a multiple of 16)
 ATTNSERVE_AVX512 void PackValuesBF16(const uint16_t* value, int64_t n_keys,
-                                     int64_t v_dim, int64_t ldv,
-                                     uint16_t* packed) {
+                                     int64_t v_dim, int64_t value_stride,
+                                     int64_t ldv, uint16_t* packed) {
   for (int64_t c = 0; c < n_keys; c += 2) {
-    const uint16_t* even = value + c * v_dim;
-    const uint16_t* odd = c + 1 < n_keys ? even + v_dim : nullptr;
+    const uint16_t* even = value + c * value_stride;
+    const uint16_t* odd = c + 1 < n_keys ? even + value_stride : nullptr;
     uint16_t* out = packed + c * ldv;
     for (int64_t d = 0; d < ldv; d += 16) {
       const __mmask16 m = TailMask(std::clamp<int64_t>(v_dim - d, 0, 16));
@@ -484,7 +543,6 @@ ATTNSERVE_AVX512 void PackValuesBF16(const uint16_t* value, int64_t n_keys,
 // One task: query rows [i0, i0 + kQueryBlock) of head bh.
 template <bool kBF16>
 void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
-  using Element = std::conditional_t<kBF16, uint16_t, float>;
   const int64_t b = bh / p.heads, h = bh % p.heads;
   const int64_t rows = std::min(kQueryBlock, p.q_len - i0);
   const int64_t head_dim = p.head_dim, v_dim = p.v_dim;
@@ -492,9 +550,6 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
   const int64_t ldv = RoundUp(v_dim, 16);
   const int64_t key_limit =
       p.key_lengths->empty() ? p.k_len : (*p.key_lengths)[b];
-  const auto* query = static_cast<const Element*>(p.query);
-  const auto* key = static_cast<const Element*>(p.key);
-  const auto* value = static_cast<const Element*>(p.value);
 
   if (head->bh != bh) {
     head->bh = bh;
@@ -502,16 +557,18 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
     if constexpr (kBF16) {
       auto* key_t =
           ThreadScratch<uint16_t, 0>(tiles * pairs * kKeyTile * 2 + 1);
-      PackKeysBF16(key + bh * p.k_len * head_dim, key_limit, head_dim, key_t);
+      PackKeysBF16(p.key.Row<const uint16_t>(b, h, 0), key_limit, head_dim,
+                   p.key.row_stride, key_t);
       auto* packed =
           ThreadScratch<uint16_t, 1>(((key_limit + 1) / 2 + 1) * ldv * 2);
-      PackValuesBF16(value + bh * p.k_len * v_dim, key_limit, v_dim, ldv,
-                     packed);
+      PackValuesBF16(p.value.Row<const uint16_t>(b, h, 0), key_limit, v_dim,
+                     p.value.row_stride, ldv, packed);
       head->key_t = key_t;
       head->value = packed;
     } else {
       auto* key_t = ThreadScratch<float, 0>(tiles * head_dim * kKeyTile + 1);
-      PackKeysF32(key + bh * p.k_len * head_dim, key_limit, head_dim, key_t);
+      PackKeysF32(p.key.Row<const float>(b, h, 0), key_limit, head_dim,
+                  p.key.row_stride, key_t);
       head->key_t = key_t;
     }
   }
@@ -548,7 +605,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
   if constexpr (kBF16) {
     auto* q_packed = ThreadScratch<uint32_t, 3>(rows * pairs);
     for (int64_t r = 0; r < rows; ++r) {
-      const uint16_t* q_row = query + (bh * p.q_len + i0 + r) * head_dim;
+      const uint16_t* q_row = p.query.Row<const uint16_t>(b, h, i0 + r);
       auto* out = reinterpret_cast<uint16_t*>(q_packed + r * pairs);
       std::memcpy(out, q_row, sizeof(uint16_t) * head_dim);
       if (head_dim % 2 == 1) out[head_dim] = 0;
@@ -600,9 +657,8 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
         const float* q_rows[kRows];
 #pragma GCC unroll 16
         for (int r = 0; r < kRows; ++r) {
-          q_rows[r] = query + (bh * p.q_len + i0 +
-                               std::min<int64_t>(r0 + r, rows - 1)) *
-                                  head_dim;
+          q_rows[r] = p.query.Row<const float>(
+              b, h, i0 + std::min<int64_t>(r0 + r, rows - 1));
         }
         const float* key_t = static_cast<const float*>(head->key_t) +
                              kb / kKeyTile * head_dim * kKeyTile;
@@ -652,26 +708,27 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
           }
         }
       } else {
-        const float* v_rows = value + (bh * p.k_len + kb) * v_dim;
+        const float* v_rows = p.value.Row<const float>(b, h, kb);
+        const int64_t ld_value = p.value.row_stride;
         for (int64_t d0 = 0; d0 < ldv; d0 += kValueChunk) {
           const int64_t columns = std::min(kValueChunk, v_dim - d0);
           const __mmask16 last = static_cast<__mmask16>(
               (1u << (columns - (columns - 1) / 16 * 16)) - 1u);
           switch ((columns + 15) / 16) {
             case 1:
-              AccumulateF32<1>(scores, n, v_rows + d0, v_dim, last, alpha,
+              AccumulateF32<1>(scores, n, v_rows + d0, ld_value, last, alpha,
                                o_tile + d0, ldv);
               break;
             case 2:
-              AccumulateF32<2>(scores, n, v_rows + d0, v_dim, last, alpha,
+              AccumulateF32<2>(scores, n, v_rows + d0, ld_value, last, alpha,
                                o_tile + d0, ldv);
               break;
             case 3:
-              AccumulateF32<3>(scores, n, v_rows + d0, v_dim, last, alpha,
+              AccumulateF32<3>(scores, n, v_rows + d0, ld_value, last, alpha,
                                o_tile + d0, ldv);
               break;
             default:
-              AccumulateF32<4>(scores, n, v_rows + d0, v_dim, last, alpha,
+              AccumulateF32<4>(scores, n, v_rows + d0, ld_value, last, alpha,
                                o_tile + d0, ldv);
               break;
           }
@@ -680,8 +737,13 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
     }
   }
 
-  NormalizeRows(o, rows, ldv, row_max, row_sums, v_dim,
-                p.output + (bh * p.q_len + i0) * v_dim);
+  if (p.output_dtype == DType::kBF16) {
+    NormalizeRowsToBF16(o, rows, ldv, row_max, row_sums, v_dim,
+                        p.output.Row<uint16_t>(b, h, i0), p.output.row_stride);
+  } else {
+    NormalizeRows(o, rows, ldv, row_max, row_sums, v_dim,
+                  p.output.Row<float>(b, h, i0), p.output.row_stride);
+  }
 }
 
 }  // namespace
@@ -715,28 +777,14 @@ bool FusedAttention::Supports(const AttentionSpec& spec,
          in.query.dim(3) <= 64 || in.key.dim(2) > kMaxFP32TiedKeys;
 }
 
-absl::Status FusedAttention::Run(const AttentionSpec& spec,
-                                 const AttentionInputs& in,
-                                 AttentionOutputs* out) const {
-  const int64_t batch = in.query.dim(0), heads = in.query.dim(1),
-                q_len = in.query.dim(2), head_dim = in.query.dim(3),
-                k_len = in.key.dim(2), v_dim = in.value.dim(3);
-  out->output = Tensor(DType::kFP32, {batch, heads, q_len, v_dim});
-  const Problem problem{heads,
-                        q_len,
-                        k_len,
-                        head_dim,
-                        v_dim,
-                        EffectiveScale(spec, head_dim),
-                        spec.causal,
-                        &in.key_lengths,
-                        AttentionMaskView(in.mask),
-                        in.query.raw_data(),
-                        in.key.raw_data(),
-                        in.value.raw_data(),
-                        out->output.data<float>()};
-  const bool bf16 = in.query.dtype() == DType::kBF16;
-  const int64_t blocks_per_head = (q_len + kQueryBlock - 1) / kQueryBlock;
+namespace {
+
+// Runs every (batch, head, block of kQueryBlock rows) task of `problem`
+// for `batch` batch items, over the thread team when the work is large
+// enough.
+void RunProblem(const Problem& problem, int64_t batch, bool bf16) {
+  const int64_t blocks_per_head =
+      (problem.q_len + kQueryBlock - 1) / kQueryBlock;
   // Tasks are numbered head-major, so a thread's contiguous range reuses each
   // head's packed keys and values.
   auto run_tasks = [&](int64_t begin, int64_t end) {
@@ -751,14 +799,78 @@ absl::Status FusedAttention::Run(const AttentionSpec& spec,
       }
     }
   };
-  const int64_t tasks = batch * heads * blocks_per_head;
-  const int64_t work = batch * heads * q_len * k_len * (head_dim + v_dim);
+  const int64_t tasks = batch * problem.heads * blocks_per_head;
+  const int64_t work = batch * problem.heads * problem.q_len * problem.k_len *
+                       (problem.head_dim + problem.v_dim);
   if (ComputeThreads() > 1 && work >= kMinParallelWork) {
     ParallelFor(tasks, run_tasks);
   } else {
     run_tasks(0, tasks);
   }
+}
+
+}  // namespace
+
+absl::Status FusedAttention::Run(const AttentionSpec& spec,
+                                 const AttentionInputs& in,
+                                 AttentionOutputs* out) const {
+  const int64_t batch = in.query.dim(0), heads = in.query.dim(1),
+                q_len = in.query.dim(2), head_dim = in.query.dim(3),
+                k_len = in.key.dim(2), v_dim = in.value.dim(3);
+  out->output = Tensor(DType::kFP32, {batch, heads, q_len, v_dim});
+  const Problem problem{
+      heads,
+      q_len,
+      k_len,
+      head_dim,
+      v_dim,
+      EffectiveScale(spec, head_dim),
+      spec.causal,
+      &in.key_lengths,
+      AttentionMaskView(in.mask),
+      ContiguousLayout(in.query.raw_data(), batch, heads, q_len, head_dim),
+      ContiguousLayout(in.key.raw_data(), batch, heads, k_len, head_dim),
+      ContiguousLayout(in.value.raw_data(), batch, heads, k_len, v_dim),
+      ContiguousLayout(out->output.raw_data(), batch, heads, q_len, v_dim),
+      DType::kFP32};
+  RunProblem(problem, batch, in.query.dtype() == DType::kBF16);
   return absl::OkStatus();
+}
+
+void FusedSelfAttentionOnPackedRows(const AttentionSpec& spec, DType dtype,
+                                    const void* qkv,
+                                    absl::Span<const int64_t> first_rows,
+                                    int64_t length, int64_t heads,
+                                    int64_t head_dim, void* out) {
+  const int64_t batch = int64_t(first_rows.size());
+  const int64_t width = heads * head_dim;
+  const std::vector<uint32_t> no_key_lengths;
+  auto layout = [&](const void* data, int64_t row_stride) {
+    RowLayout rows;
+    rows.data = const_cast<void*>(data);
+    for (int64_t first : first_rows)
+      rows.batch_offsets.push_back(first * row_stride);
+    rows.head_stride = head_dim;
+    rows.row_stride = row_stride;
+    return rows;
+  };
+  const auto* qkv_bytes = static_cast<const char*>(qkv);
+  const size_t part_bytes = width * DTypeSize(dtype);
+  const Problem problem{heads,
+                        length,
+                        length,
+                        head_dim,
+                        head_dim,
+                        EffectiveScale(spec, head_dim),
+                        spec.causal,
+                        &no_key_lengths,
+                        AttentionMaskView(Tensor()),
+                        layout(qkv_bytes, 3 * width),
+                        layout(qkv_bytes + part_bytes, 3 * width),
+                        layout(qkv_bytes + 2 * part_bytes, 3 * width),
+                        layout(out, width),
+                        dtype};
+  RunProblem(problem, batch, dtype == DType::kBF16);
 }
 
 }  // namespace attnserve::core

@@ -4,8 +4,8 @@
 
 namespace attnserve::server {
 
-ComputeExecutor::ComputeExecutor(std::function<void()> init)
-    : thread_([this, init = std::move(init)] {
+ComputeExecutor::ComputeExecutor(std::function<void()> init, IdleTask idle)
+    : idle_(std::move(idle)), thread_([this, init = std::move(init)] {
         if (init) init();
         Loop();
       }) {}
@@ -30,9 +30,23 @@ absl::Status ComputeExecutor::Run(const std::function<absl::Status()>& task) {
 
 void ComputeExecutor::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
+  auto has_work = [&] { return stop_ || !tasks_.empty(); };
+  bool idle_due = false;  // a task ran since the idle task last did
   while (true) {
-    queued_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
+    if (idle_due && idle_.run && idle_.after != absl::InfiniteDuration()) {
+      if (!queued_.wait_for(lock, absl::ToChronoMilliseconds(idle_.after),
+                            has_work)) {
+        lock.unlock();
+        idle_.run();
+        lock.lock();
+        idle_due = false;
+        continue;
+      }
+    } else {
+      queued_.wait(lock, has_work);
+    }
     if (tasks_.empty()) return;  // stop_, nothing left
+    idle_due = true;
     Task* task = tasks_.front();
     tasks_.pop_front();
     lock.unlock();

@@ -8,8 +8,16 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace attnserve::server {
+
+// Work for the compute thread when the server has gone idle: `run` once, when
+// no task has been queued for `after` since the last task ended.
+struct IdleTask {
+  absl::Duration after = absl::InfiniteDuration();
+  std::function<void()> run;
+};
 
 // The one thread that runs every kernel of the server: model loading (weight
 // reorders) and the computes of every scheduler queue. OpenMP keeps one team
@@ -22,7 +30,8 @@ namespace attnserve::server {
 class ComputeExecutor {
  public:
   // Starts the thread, which first runs `init` (e.g. core::SetComputeThreads).
-  explicit ComputeExecutor(std::function<void()> init = nullptr);
+  explicit ComputeExecutor(std::function<void()> init = nullptr,
+                           IdleTask idle = {});
   // Runs what is queued, then joins the thread.
   ~ComputeExecutor();
   ComputeExecutor(const ComputeExecutor&) = delete;
@@ -46,6 +55,7 @@ class ComputeExecutor {
   std::condition_variable done_;    // a task finished
   std::deque<Task*> tasks_;         // guarded by mu_
   bool stop_ = false;               // guarded by mu_
+  const IdleTask idle_;
   std::thread thread_;
 };
 

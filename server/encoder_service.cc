@@ -53,8 +53,10 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
   return work;
 }
 
+// Reads EncodeRequest messages as bytes and writes EncodeResponse bytes (see
+// EncoderServiceImpl::EncodeStream).
 class EncodeStreamReactor
-    : public grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   EncodeStreamReactor(grpc::CallbackServerContext* context,
                       const ModelRegistry* registry, ShutdownGate* gate)
@@ -66,12 +68,24 @@ class EncodeStreamReactor
       Finish(ToGrpcStatus(ShuttingDownError()));
       return;
     }
-    StartRead(&request_);
+    StartRead(&request_bytes_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client finished writing (or went away)
       Finish(grpc::Status::OK);
+      return;
+    }
+    ++messages_read_;
+    request_.Clear();
+    if (!grpc::SerializationTraits<v1::EncodeRequest>::Deserialize(
+             &request_bytes_, &request_)
+             .ok()) {
+      Finish(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("EncodeStream message ", messages_read_,
+                       " is not a valid EncodeRequest; string fields (texts, "
+                       "model) must be valid UTF-8")));
       return;
     }
     // Draining: the answers so far were sent; this request and later ones are
@@ -91,11 +105,10 @@ class EncodeStreamReactor
     absl::StatusOr<std::shared_ptr<EncodeWork>> work =
         MakeEncodeWork(request_, *std::move(model), CallDeadline(*context_),
                        &response_, [this](const absl::Status& status) {
-                         if (status.ok()) {
-                           StartWrite(&response_);
-                         } else {
+                         if (status.ok())
+                           WriteResponse();
+                         else
                            Finish(ToGrpcStatus(status));
-                         }
                        });
     if (!work.ok()) {
       Finish(ToGrpcStatus(work.status()));
@@ -110,7 +123,7 @@ class EncodeStreamReactor
                           "the client stopped reading"));
       return;
     }
-    StartRead(&request_);
+    StartRead(&request_bytes_);
   }
 
   void OnCancel() override { submission_.Cancel(); }
@@ -118,10 +131,26 @@ class EncodeStreamReactor
   void OnDone() override { delete this; }
 
  private:
+  void WriteResponse() {
+    bool own_buffer = false;
+    response_bytes_.Clear();  // the serializer needs it empty
+    const grpc::Status serialized =
+        grpc::SerializationTraits<v1::EncodeResponse>::Serialize(
+            response_, &response_bytes_, &own_buffer);
+    if (!serialized.ok()) {
+      Finish(serialized);
+      return;
+    }
+    StartWrite(&response_bytes_);
+  }
+
   grpc::CallbackServerContext* const context_;
   const ModelRegistry* const registry_;
   ShutdownGate* const gate_;
   const ShutdownGate::Entry entry_;
+  grpc::ByteBuffer request_bytes_;
+  grpc::ByteBuffer response_bytes_;
+  int64_t messages_read_ = 0;
   v1::EncodeRequest request_;
   v1::EncodeResponse response_;
   CancellableSubmission submission_;  // the latest request's work
@@ -158,7 +187,7 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 EncoderServiceImpl::EncodeStream(grpc::CallbackServerContext* context) {
   return new EncodeStreamReactor(context, registry_, gate_);
 }

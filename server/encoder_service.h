@@ -11,8 +11,15 @@ namespace attnserve::server {
 // attnserve.v1.EncoderService on gRPC's callback API. Encode and
 // EncodeStream validate and tokenize on the gRPC thread and queue the
 // sequences on the model's batching scheduler; Tokenize and ListModels answer
-// inline.
-class EncoderServiceImpl final : public v1::EncoderService::CallbackService {
+// inline. EncodeStream is registered raw (bytes in, bytes out) so that it can
+// tell a message that does not parse from the end of the stream: gRPC's typed
+// reactor reports both as OnReadDone(false).
+class EncoderServiceImpl final
+    : public v1::EncoderService::WithCallbackMethod_Encode<
+          v1::EncoderService::WithRawCallbackMethod_EncodeStream<
+              v1::EncoderService::WithCallbackMethod_Tokenize<
+                  v1::EncoderService::WithCallbackMethod_ListModels<
+                      v1::EncoderService::Service>>>> {
  public:
   // Both must outlive the service; every model has its scheduler set.
   EncoderServiceImpl(const ModelRegistry* registry, ShutdownGate* gate);
@@ -22,16 +29,17 @@ class EncoderServiceImpl final : public v1::EncoderService::CallbackService {
                                    v1::EncodeResponse* response) override;
   // One response per request, in order. The next request is read only after
   // the previous response was written, so a slow reader holds at most one
-  // request and one response in the server. An invalid request ends the
-  // stream with its error status.
-  grpc::ServerBidiReactor<v1::EncodeRequest, v1::EncodeResponse>* EncodeStream(
+  // request and one response in the server. An invalid request, or a message
+  // that is not an EncodeRequest, ends the stream with its error status.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncodeStream(
       grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,
                                      const v1::TokenizeRequest* request,
                                      v1::TokenizeResponse* response) override;
-  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
-                                       const v1::ListModelsRequest* request,
-                                       v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* ListModels(
+      grpc::CallbackServerContext* context,
+      const v1::ListModelsRequest* request,
+      v1::ListModelsResponse* response) override;
 
  private:
   const ModelRegistry* const registry_;

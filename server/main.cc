@@ -213,9 +213,16 @@ absl::Status CheckFlags() {
   return absl::OkStatus();
 }
 
-// After calls in flight have finished: how long other calls (health Watch
-// streams, reflection) get before they are cancelled.
-constexpr std::chrono::milliseconds kShutdownTail(200);
+// After SIGTERM, the server stops once no call is in flight and none has been
+// refused for this long (or the grace period has ended).
+constexpr absl::Duration kShutdownQuiet = absl::Milliseconds(250);
+
+// After calls in flight have finished: how long other calls get before they
+// are cancelled. Those are health Watch streams and reflection, which never
+// end by themselves, and calls gRPC has received but whose handler has not
+// run yet (on a starved machine that can take long): their handler refuses
+// them with UNAVAILABLE within this time instead of gRPC cancelling them.
+constexpr std::chrono::milliseconds kShutdownTail(1000);
 
 int Serve() {
   if (absl::Status flags = CheckFlags(); !flags.ok()) {
@@ -248,8 +255,12 @@ int Serve() {
 
   // Every kernel runs on this one thread, loading included (see
   // ComputeExecutor): one OpenMP team of `compute_threads` for the process.
+  // When the server has been idle for a second, the allocator hands the
+  // memory freed since back to the system: an idle server's RSS is what it
+  // holds, not its peak (glibc keeps freed heap pages otherwise).
   ComputeExecutor executor(
-      [compute_threads] { core::SetComputeThreads(compute_threads); });
+      [compute_threads] { core::SetComputeThreads(compute_threads); },
+      {absl::Seconds(1), [] { malloc_trim(0); }});
 
   // Models load before the port opens: a bad directory fails the start.
   std::vector<std::shared_ptr<ServedModel>> loaded;
@@ -390,14 +401,17 @@ int Serve() {
       signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
       absl::GetFlag(FLAGS_shutdown_grace_ms));
   // Drain: health says NOT_SERVING and new calls get UNAVAILABLE while the
-  // server still answers; calls in flight finish. Then stop the server, which
-  // also ends health Watch streams (they would otherwise hold it open).
+  // server still answers; calls in flight finish, and the server keeps
+  // refusing until its clients have gone quiet (see ShutdownGate). Then stop
+  // the server, which also ends health Watch streams (they would otherwise
+  // hold it open).
   gate.Close();  // first: once health says NOT_SERVING, calls are refused
   health->SetServingStatus(false);
   const absl::Time grace_end =
       absl::Now() + absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
-  if (!gate.WaitUntilEmpty(grace_end)) {
-    Log("calls still in flight after %d ms are cancelled",
+  if (!gate.WaitUntilQuiet(kShutdownQuiet, grace_end)) {
+    Log("grace of %d ms over: calls still in flight are cancelled, and calls "
+        "still arriving may see CANCELLED",
         absl::GetFlag(FLAGS_shutdown_grace_ms));
   }
   server->Shutdown(std::chrono::system_clock::now() + kShutdownTail);

@@ -1,5 +1,9 @@
 #include "server/shutdown_gate.h"
 
+#include <algorithm>
+
+#include "absl/time/clock.h"
+
 namespace attnserve::server {
 
 ShutdownGate::Entry::~Entry() {
@@ -13,7 +17,10 @@ ShutdownGate::Entry::~Entry() {
 
 ShutdownGate::Entry ShutdownGate::Enter() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (closed_) return Entry(nullptr);
+  if (closed_) {
+    last_refusal_ = absl::Now();
+    return Entry(nullptr);
+  }
   ++inside_;
   return Entry(this);
 }
@@ -28,14 +35,22 @@ bool ShutdownGate::closed() {
   return closed_;
 }
 
-bool ShutdownGate::WaitUntilEmpty(absl::Time deadline) {
+bool ShutdownGate::WaitUntilQuiet(absl::Duration quiet, absl::Time deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   auto empty = [this] { return inside_ == 0; };
-  if (deadline == absl::InfiniteFuture()) {
-    left_.wait(lock, empty);
-    return true;
+  while (true) {
+    if (deadline == absl::InfiniteFuture()) {
+      left_.wait(lock, empty);
+    } else if (!left_.wait_until(lock, absl::ToChronoTime(deadline), empty)) {
+      return false;
+    }
+    // Refusals do not notify: sleep until the quiet period would end, then
+    // look again.
+    const absl::Time quiet_from = last_refusal_ + quiet;
+    if (absl::Now() >= quiet_from) return true;
+    if (absl::Now() >= deadline) return false;
+    left_.wait_until(lock, absl::ToChronoTime(std::min(quiet_from, deadline)));
   }
-  return left_.wait_until(lock, absl::ToChronoTime(deadline), empty);
 }
 
 }  // namespace attnserve::server

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/fused_attention.h"
 #include "core/layer_norm.h"
 #include "core/parallel.h"
 #include "core/vector_math.h"
@@ -262,7 +263,8 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
   struct LengthGroup {
     int64_t length = 0;
     std::vector<int64_t> sequences;
-    size_t qkv_offset[3] = {};  // query, key, value in the workspace
+    std::vector<int64_t> first_rows;  // of the sequences, in the packed rows
+    size_t qkv_offset[3] = {};        // query, key, value in the workspace
     AttentionInputs inputs;
     // The layers' attention; LOCAL global positions past the end of these
     // sequences are dropped (those tokens do not exist in them).
@@ -286,6 +288,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     const int64_t length = groups[g].length;
     for (size_t b = 0; b < groups[g].sequences.size(); ++b) {
       const int64_t first = batch.offsets[groups[g].sequences[b]];
+      groups[g].first_rows.push_back(first);
       for (int64_t i = 0; i < length; ++i) {
         positions[first + i] = i;
         slots[first + i] = {int64_t(g),
@@ -383,6 +386,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
                                           ? LinearActivation::kGeluErf
                                           : LinearActivation::kGeluTanh;
   std::vector<const float*> attended(groups.size());
+  const FusedAttention fused_attention(FusedAttention::Coverage::kWhereFaster);
 
   for (int64_t l = 0; l < num_layers; ++l) {
     const BertLayerWeights& layer = w.layers[l];
@@ -392,30 +396,46 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
         layer.qkv.Apply(compute, layer_input, tokens, compute, qkv_data);
     if (!s.ok()) return s;
 
-    SplitHeads(qkv_data, 3 * hidden, 0, heads, head_dim, slots, compute,
-               qkv_heads);
     const bool want_weights = !attention_slots[l].empty();
-    for (size_t gi = 0; gi < groups.size(); ++gi) {
-      LengthGroup& g = groups[gi];
+    // Where the fused kernel is the implementation Attend would pick, it
+    // reads the heads from qkv and writes context directly.
+    bool on_packed_rows = true;
+    for (LengthGroup& g : groups) {
       g.inputs.return_weights = want_weights;
-      s = AttendUncheckedValues(g.spec, g.inputs, &g.out);
-      if (!s.ok()) return s;
-      attended[gi] = g.out.output.data<float>();
-      if (want_weights) {
-        const int64_t length = g.length;
-        const int64_t per_seq = heads * length * length;
-        for (size_t b = 0; b < g.sequences.size(); ++b) {
-          Tensor map(DType::kFP32, {heads, length, length});
-          std::memcpy(map.data<float>(),
-                      g.out.weights.data<float>() + b * per_seq,
-                      per_seq * sizeof(float));
-          for (size_t slot : attention_slots[l]) {
-            result.attention[slot][g.sequences[b]] = map;
+      on_packed_rows =
+          on_packed_rows && fused_attention.Supports(g.spec, g.inputs);
+    }
+    if (on_packed_rows) {
+      for (const LengthGroup& g : groups) {
+        s = ValidateAttentionShapes(g.spec, g.inputs);
+        if (!s.ok()) return s;
+        FusedSelfAttentionOnPackedRows(g.spec, compute, qkv_data, g.first_rows,
+                                       g.length, heads, head_dim, context_data);
+      }
+    } else {
+      SplitHeads(qkv_data, 3 * hidden, 0, heads, head_dim, slots, compute,
+                 qkv_heads);
+      for (size_t gi = 0; gi < groups.size(); ++gi) {
+        LengthGroup& g = groups[gi];
+        s = AttendUncheckedValues(g.spec, g.inputs, &g.out);
+        if (!s.ok()) return s;
+        attended[gi] = g.out.output.data<float>();
+        if (want_weights) {
+          const int64_t length = g.length;
+          const int64_t per_seq = heads * length * length;
+          for (size_t b = 0; b < g.sequences.size(); ++b) {
+            Tensor map(DType::kFP32, {heads, length, length});
+            std::memcpy(map.data<float>(),
+                        g.out.weights.data<float>() + b * per_seq,
+                        per_seq * sizeof(float));
+            for (size_t slot : attention_slots[l]) {
+              result.attention[slot][g.sequences[b]] = map;
+            }
           }
         }
       }
+      MergeHeads(attended, slots, heads, head_dim, compute, context_data);
     }
-    MergeHeads(attended, slots, heads, head_dim, compute, context_data);
 
     s = layer.attention_output.Apply(compute, context_data, tokens,
                                      DType::kFP32, projected_data);

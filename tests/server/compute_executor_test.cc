@@ -4,10 +4,13 @@
 #include "server/compute_executor.h"
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace attnserve::server {
@@ -32,6 +35,35 @@ TEST(ComputeExecutorTest, RunsTasksOnItsOwnThreadAfterInit) {
   EXPECT_EQ(first, init_thread);
   EXPECT_EQ(second, init_thread);
   EXPECT_NE(first, std::this_thread::get_id());
+}
+
+// Polls `done` for up to 10 s.
+bool Eventually(const std::function<bool()>& done) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+TEST(ComputeExecutorTest, IdleTaskRunsOnceOnItsThreadEachTimeTheWorkStops) {
+  std::atomic<int> idle_runs{0};
+  std::thread::id compute_thread, idle_thread;
+  ComputeExecutor executor([&] { compute_thread = std::this_thread::get_id(); },
+                           {absl::Milliseconds(10), [&] {
+                              idle_thread = std::this_thread::get_id();
+                              ++idle_runs;
+                            }});
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(idle_runs.load(), 0) << "idle before any work";
+  ASSERT_TRUE(executor.Run([] { return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(Eventually([&] { return idle_runs.load() == 1; }));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(idle_runs.load(), 1) << "ran again without new work";
+  ASSERT_TRUE(executor.Run([] { return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(Eventually([&] { return idle_runs.load() == 2; }));
+  EXPECT_EQ(idle_thread, compute_thread);
 }
 
 TEST(ComputeExecutorTest, ReturnsTheTasksStatus) {

@@ -22,16 +22,49 @@ TEST(ShutdownGateTest, ClosedGateRefusesNewCallsAndWaitsForTheOnesInside) {
   gate.Close();
   EXPECT_TRUE(gate.closed());
   EXPECT_FALSE(gate.Enter().open());
-  EXPECT_FALSE(gate.WaitUntilEmpty(absl::Now() + absl::Milliseconds(10)));
+  EXPECT_FALSE(gate.WaitUntilQuiet(absl::ZeroDuration(),
+                                   absl::Now() + absl::Milliseconds(10)));
   std::thread leave([&] { inside.reset(); });
-  EXPECT_TRUE(gate.WaitUntilEmpty(absl::InfiniteFuture()));
+  EXPECT_TRUE(
+      gate.WaitUntilQuiet(absl::ZeroDuration(), absl::InfiniteFuture()));
   leave.join();
 }
 
 TEST(ShutdownGateTest, EmptyGateIsEmptyAtOnce) {
   ShutdownGate gate;
   gate.Close();
-  EXPECT_TRUE(gate.WaitUntilEmpty(absl::InfinitePast()));
+  EXPECT_TRUE(gate.WaitUntilQuiet(absl::Hours(1), absl::InfinitePast()));
+}
+
+TEST(ShutdownGateTest, WaitsUntilNoCallHasBeenRefusedForTheQuietPeriod) {
+  ShutdownGate gate;
+  gate.Close();
+  EXPECT_FALSE(gate.Enter().open());
+  const absl::Time refused = absl::Now();
+  // Empty, but a call was refused just now: not quiet within 10 ms.
+  EXPECT_FALSE(gate.WaitUntilQuiet(absl::Hours(1),
+                                   absl::Now() + absl::Milliseconds(10)));
+  EXPECT_TRUE(
+      gate.WaitUntilQuiet(absl::Milliseconds(50), absl::InfiniteFuture()));
+  EXPECT_GE(absl::Now() - refused, absl::Milliseconds(50));
+}
+
+TEST(ShutdownGateTest, EachRefusalRestartsTheQuietPeriod) {
+  ShutdownGate gate;
+  gate.Close();
+  std::thread late_caller([&] {
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_FALSE(gate.Enter().open());
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(5));
+  const absl::Time start = absl::Now();
+  // Refusals every 20 ms for ~80 ms: quiet for 60 ms only after the last.
+  EXPECT_TRUE(
+      gate.WaitUntilQuiet(absl::Milliseconds(60), absl::InfiniteFuture()));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(60 + 60));
+  late_caller.join();
 }
 
 // attnserve destroys the gate right after WaitUntilEmpty returns, while the

@@ -8,7 +8,7 @@ namespace attnserve::server {
 
 ShutdownGate::Entry::~Entry() {
   if (gate_ == nullptr) return;
-  // Notify with the lock held: once it is released, WaitUntilEmpty may
+  // Notify with the lock held: once it is released, WaitUntilQuiet may
   // return and its caller destroy the gate, condition variable included.
   std::lock_guard<std::mutex> lock(gate_->mu_);
   --gate_->inside_;

@@ -67,7 +67,7 @@ TEST(ShutdownGateTest, EachRefusalRestartsTheQuietPeriod) {
   late_caller.join();
 }
 
-// attnserve destroys the gate right after WaitUntilEmpty returns, while the
+// attnserve destroys the gate right after WaitUntilQuiet returns, while the
 // last call's thread may still be inside Entry's destructor. Under
 // ThreadSanitizer (or ASan, when the timing hits) this failed while the
 // destructor notified after releasing the lock.
@@ -77,7 +77,8 @@ TEST(ShutdownGateTest, GateMayBeDestroyedAsSoonAsItIsEmpty) {
     std::optional<ShutdownGate::Entry> inside(gate->Enter());
     std::thread leave([&] { inside.reset(); });
     gate->Close();
-    EXPECT_TRUE(gate->WaitUntilEmpty(absl::InfiniteFuture()));
+    EXPECT_TRUE(
+        gate->WaitUntilQuiet(absl::ZeroDuration(), absl::InfiniteFuture()));
     gate.reset();
     leave.join();
   }

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/dnnl_context.h"
+#include "core/huge_pages.h"
 #include "core/vector_math.h"
 
 namespace attnserve::core {
@@ -49,8 +50,10 @@ dnnl::matmul::primitive_desc MakeMatmulDesc(int64_t rows, int64_t in,
 }
 
 // weight: [out, in] in `dtype`, row-major. Returns it reordered into the
-// layout oneDNN's matmul prefers for `dtype` sources.
-memory PackWeights(const void* weight, int64_t in, int64_t out, DType dtype) {
+// layout oneDNN's matmul prefers for `dtype` sources, in memory that
+// *buffer owns (huge-page backed: the matmuls stream through it).
+memory PackWeights(const void* weight, int64_t in, int64_t out, DType dtype,
+                   std::shared_ptr<void>* buffer) {
   DnnlContext& context = DnnlContext::Get();
   const memory::data_type type = ToDnnl(dtype);
   const memory::desc any_desc({in, out}, type, memory::format_tag::any);
@@ -59,7 +62,8 @@ memory PackWeights(const void* weight, int64_t in, int64_t out, DType dtype) {
                      LinearActivation::kNone);
   memory plain(memory::desc({in, out}, type, memory::format_tag::ba),
                context.engine(), const_cast<void*>(weight));
-  memory packed(pd.weights_desc(), context.engine());
+  *buffer = AllocateHugePageBacked(pd.weights_desc().get_size());
+  memory packed(pd.weights_desc(), context.engine(), buffer->get());
   dnnl::stream& stream = context.stream();
   dnnl::reorder(plain, packed).execute(stream, plain, packed);
   stream.wait();
@@ -84,8 +88,9 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
   linear.out_ = weight.dim(0);
   linear.in_ = weight.dim(1);
   try {
-    linear.weights_fp32_ = PackWeights(weight.data<float>(), linear.in_,
-                                       linear.out_, DType::kFP32);
+    linear.weights_fp32_ =
+        PackWeights(weight.data<float>(), linear.in_, linear.out_, DType::kFP32,
+                    &linear.weights_fp32_buffer_);
     linear.bias_ = memory(memory::desc({1, linear.out_}, memory::data_type::f32,
                                        memory::format_tag::ab),
                           DnnlContext::Get().engine());
@@ -102,8 +107,9 @@ absl::StatusOr<PackedLinear> PackedLinear::Create(const Tensor& weight,
     Tensor weight_bf16(DType::kBF16, {linear.out_, linear.in_});
     ConvertToBF16(weight.data<float>(), weight_bf16.data<BF16>(),
                   weight.num_elements());
-    linear.weights_bf16_ = PackWeights(weight_bf16.data<BF16>(), linear.in_,
-                                       linear.out_, DType::kBF16);
+    linear.weights_bf16_ =
+        PackWeights(weight_bf16.data<BF16>(), linear.in_, linear.out_,
+                    DType::kBF16, &linear.weights_bf16_buffer_);
   } catch (const dnnl::error&) {
     linear.weights_bf16_ = memory();
   }

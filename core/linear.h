@@ -2,6 +2,7 @@
 #define ATTNSERVE_CORE_LINEAR_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "core/dtype.h"
@@ -39,6 +40,9 @@ class PackedLinear {
   int64_t out_ = 0;
   dnnl::memory weights_fp32_;
   dnnl::memory weights_bf16_;
+  // The memory weights_fp32_ and weights_bf16_ live in.
+  std::shared_ptr<void> weights_fp32_buffer_;
+  std::shared_ptr<void> weights_bf16_buffer_;
   dnnl::memory bias_;
 };
 

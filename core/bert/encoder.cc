@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/fused_attention.h"
+#include "core/huge_pages.h"
 #include "core/layer_norm.h"
 #include "core/parallel.h"
 #include "core/vector_math.h"
@@ -126,14 +127,14 @@ class Workspace {
     thread_local std::shared_ptr<void> kept;
     thread_local size_t kept_bytes = 0;
     if (size_ > kMaxKeptWorkspaceBytes) {
-      memory_ = AlignedMemory(size_);
+      memory_ = AllocateHugePageBacked(size_);
       return;
     }
     if (kept_bytes < size_) {
       kept.reset();
       // Some headroom, so slowly growing batches do not reallocate each call.
       kept_bytes = std::min(kMaxKeptWorkspaceBytes, size_ + size_ / 4);
-      kept = AlignedMemory(kept_bytes);
+      kept = AllocateHugePageBacked(kept_bytes);
     }
     memory_ = kept;
   }
@@ -146,13 +147,6 @@ class Workspace {
   }
 
  private:
-  static std::shared_ptr<void> AlignedMemory(size_t bytes) {
-    // aligned_alloc needs a size that is a multiple of the alignment.
-    const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
-    if (p == nullptr) throw std::bad_alloc();
-    return std::shared_ptr<void>(p, std::free);
-  }
   size_t size_ = 0;
   std::shared_ptr<void> memory_;
 };

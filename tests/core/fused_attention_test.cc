@@ -208,6 +208,82 @@ TEST_P(FusedAttentionTest, RunningMaximumRisesAndFalls) {
   }
 }
 
+// The kernel run straight on an encoder's packed QKV rows gives exactly
+// (bit for bit) what it gives on the split [B, H, S, D] tensors, and writes
+// only the rows of the sequences. Sequences start at uneven rows with gaps
+// between them; D = 33 makes odd BF16 row strides (the unpaired key path).
+TEST_P(FusedAttentionTest, PackedRowsEqualSplitHeads) {
+  const DType dtype = GetParam();
+  static const FusedAttention* fused =
+      new FusedAttention(FusedAttention::Coverage::kEverywhere);
+  const std::vector<int64_t> first_rows = {5, 75, 150};
+  const int64_t batch = int64_t(first_rows.size()), heads = 3, rows = 220;
+  uint64_t seed = 300;
+  for (int64_t head_dim : {64, 33}) {
+    for (int64_t length : {1, 33, 65}) {
+      for (bool causal : {false, true}) {
+        SCOPED_TRACE(
+            absl::StrCat("D=", head_dim, " S=", length, " causal=", causal));
+        const int64_t width = heads * head_dim;
+        std::mt19937_64 rng(++seed);
+        const Tensor qkv = RandomTensor({rows, 3 * width}, rng).To(dtype);
+        const Tensor sentinel = RandomTensor({rows, width}, rng).To(dtype);
+        AttentionInputs in;
+        in.compute_dtype = dtype;
+        in.output_dtype = dtype;
+        Tensor* parts[3] = {&in.query, &in.key, &in.value};
+        for (int part = 0; part < 3; ++part) {
+          Tensor split(DType::kFP32, {batch, heads, length, head_dim});
+          for (int64_t b = 0; b < batch; ++b) {
+            for (int64_t h = 0; h < heads; ++h) {
+              for (int64_t i = 0; i < length; ++i) {
+                for (int64_t d = 0; d < head_dim; ++d) {
+                  split.data<
+                      float>()[((b * heads + h) * length + i) * head_dim + d] =
+                      qkv.GetFloat((first_rows[b] + i) * 3 * width +
+                                   part * width + h * head_dim + d);
+                }
+              }
+            }
+          }
+          *parts[part] = split.To(dtype);
+        }
+        AttentionSpec spec;
+        spec.causal = causal;
+        AttentionOutputs expected;
+        ASSERT_TRUE(RunAttention(*fused, spec, in, &expected).ok());
+
+        Tensor out = sentinel.To(dtype);
+        FusedSelfAttentionOnPackedRows(spec, dtype, qkv.raw_data(), first_rows,
+                                       length, heads, head_dim, out.raw_data());
+        std::vector<bool> in_sequence(rows, false);
+        for (int64_t b = 0; b < batch; ++b) {
+          for (int64_t i = 0; i < length; ++i) {
+            in_sequence[first_rows[b] + i] = true;
+            for (int64_t h = 0; h < heads; ++h) {
+              for (int64_t d = 0; d < head_dim; ++d) {
+                ASSERT_EQ(out.GetFloat((first_rows[b] + i) * width +
+                                       h * head_dim + d),
+                          expected.output.GetFloat(
+                              ((b * heads + h) * length + i) * head_dim + d))
+                    << "b=" << b << " h=" << h << " i=" << i << " d=" << d;
+              }
+            }
+          }
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+          if (in_sequence[r]) continue;
+          for (int64_t c = 0; c < width; ++c) {
+            ASSERT_EQ(out.GetFloat(r * width + c),
+                      sentinel.GetFloat(r * width + c))
+                << "row " << r << " outside the sequences was written";
+          }
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(DTypes, FusedAttentionTest,
                          ::testing::Values(DType::kFP32, DType::kBF16),
                          [](const ::testing::TestParamInfo<DType>& info) {

@@ -8,10 +8,10 @@ namespace attnserve::server {
 
 ShutdownGate::Entry::~Entry() {
   if (gate_ == nullptr) return;
-  {
-    std::lock_guard<std::mutex> lock(gate_->mu_);
-    --gate_->inside_;
-  }
+  // Notify with the lock held: once it is released, WaitUntilQuiet may
+  // return and its caller destroy the gate, condition variable included.
+  std::lock_guard<std::mutex> lock(gate_->mu_);
+  --gate_->inside_;
   gate_->left_.notify_all();
 }
 

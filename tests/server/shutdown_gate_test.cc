@@ -1,5 +1,6 @@
 #include "server/shutdown_gate.h"
 
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -64,6 +65,23 @@ TEST(ShutdownGateTest, EachRefusalRestartsTheQuietPeriod) {
       gate.WaitUntilQuiet(absl::Milliseconds(60), absl::InfiniteFuture()));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(60 + 60));
   late_caller.join();
+}
+
+// attnserve destroys the gate right after WaitUntilQuiet returns, while the
+// last call's thread may still be inside Entry's destructor. Under
+// ThreadSanitizer (or ASan, when the timing hits) this failed while the
+// destructor notified after releasing the lock.
+TEST(ShutdownGateTest, GateMayBeDestroyedAsSoonAsItIsEmpty) {
+  for (int round = 0; round < 100; ++round) {
+    auto gate = std::make_unique<ShutdownGate>();
+    std::optional<ShutdownGate::Entry> inside(gate->Enter());
+    std::thread leave([&] { inside.reset(); });
+    gate->Close();
+    EXPECT_TRUE(
+        gate->WaitUntilQuiet(absl::ZeroDuration(), absl::InfiniteFuture()));
+    gate.reset();
+    leave.join();
+  }
 }
 
 }  // namespace

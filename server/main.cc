@@ -424,22 +424,18 @@ int Serve() {
 
 }  // namespace
 
-// Each compute worker (one per model queue, plus the attention queue) has its
-// own OpenMP team. With libgomp's default policy an idle team spins on its
-// cores after every parallel region, so teams waiting their turn, and any
-// other process on the machine, slow the working team down: a 36-token encode
-// was measured at 1156 ms instead of 11 ms on a shared 2-core machine.
-// libgomp reads its wait policy when it loads, before main, so when the
-// operator has set neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT the server
-// re-executes itself once with GOMP_SPINCOUNT=1000: an idle team thread spins
-// briefly (tens of microseconds) and then sleeps. Measured on a 2-core
-// machine, MiniLM-L6, one 16-token text through gRPC (attnbench, 1 client,
-// p50), with all kernels on the one compute thread: passive (no spin, every
-// parallel region wakes a sleeping thread) 3.9 ms; GOMP_SPINCOUNT 1000 or
-// 10^5 1.6 ms. libgomp's default spin (3 * 10^5 iterations) made a 36-token
-// encode take 1156 ms instead of 11 ms on an overloaded shared machine
-// (spinning threads holding the cores the working ones needed); a spin of
-// 1000 bounds that waste to ~1000 pause instructions per parallel region.
+// The compute thread's OpenMP team (see ComputeExecutor) waits between
+// parallel regions as libgomp's wait policy says. Its default spin (3 * 10^5
+// iterations) holds the cores while idle: with other work on the machine (or,
+// before ComputeExecutor, other teams waiting their turn) a 36-token encode
+// took 1156 ms instead of 11 ms on a shared 2-core machine. libgomp reads its
+// wait policy when it loads, before main, so when the operator has set neither
+// OMP_WAIT_POLICY nor GOMP_SPINCOUNT the server re-executes itself once with
+// GOMP_SPINCOUNT=1000: an idle team thread spins briefly (tens of
+// microseconds) and then sleeps. Measured on a 2-core machine, MiniLM-L6, one
+// 16-token text through gRPC (attnbench, 1 client, p50): passive (no spin,
+// every parallel region wakes a sleeping thread) 3.9 ms; GOMP_SPINCOUNT 1000
+// or 10^5 1.6 ms.
 void PreferShortOpenMPSpinning(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr ||
       std::getenv("GOMP_SPINCOUNT") != nullptr) {

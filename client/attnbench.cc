@@ -156,10 +156,19 @@ class CallIssuer {
         encoder_(v1::EncoderService::NewStub(channel)),
         workload_(std::move(workload)) {}
 
+  // Waits until every call it started has been destroyed: gRPC destroys a
+  // call's completion callback, and with it the call's state, on its own
+  // thread after `done` has run; that must end before the stubs and the
+  // channel go (ThreadSanitizer caught Run() returning during it).
+  ~CallIssuer() {
+    std::unique_lock<std::mutex> lock(live_mu_);
+    no_live_calls_.wait(lock, [&] { return live_calls_ == 0; });
+  }
+
   // Starts one unary call; `done(status, sequences, tokens)` runs on a gRPC
   // thread.
   void Start(std::function<void(const grpc::Status&, int64_t, int64_t)> done) {
-    auto call = std::make_shared<UnaryCall>();
+    auto call = std::make_shared<UnaryCall>(this);
     SetDeadline(&call->context);
     if (absl::GetFlag(FLAGS_method) == "attend") {
       BuildAttend(&call->attend_request);
@@ -199,6 +208,17 @@ class CallIssuer {
 
  private:
   struct UnaryCall {
+    explicit UnaryCall(CallIssuer* issuer) : issuer(issuer) {
+      std::lock_guard<std::mutex> lock(issuer->live_mu_);
+      ++issuer->live_calls_;
+    }
+    ~UnaryCall() {
+      // Notify with the lock held: ~CallIssuer may return once it is released.
+      std::lock_guard<std::mutex> lock(issuer->live_mu_);
+      --issuer->live_calls_;
+      issuer->no_live_calls_.notify_all();
+    }
+    CallIssuer* const issuer;
     grpc::ClientContext context;
     EncodeRequest encode_request;
     EncodeResponse encode_response;
@@ -231,6 +251,9 @@ class CallIssuer {
   std::unique_ptr<v1::EncoderService::Stub> encoder_;
   std::mutex mu_;
   Workload workload_;
+  std::mutex live_mu_;
+  std::condition_variable no_live_calls_;  // live_calls_ reached 0
+  int64_t live_calls_ = 0;                 // guarded by live_mu_
 };
 
 // One EncodeStream per closed-loop slot: write a request, read its response,

@@ -26,7 +26,11 @@ sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402
 from attnserve_client import from_tensor, pb  # noqa: E402
-from attnserve_process import AttnServe, metric, scrape  # noqa: E402
+from attnserve_process import AttnServe, metric, sanitizer, scrape  # noqa: E402
+
+# How much slower the server's request path is: the waits for calls to reach the queue
+# scale with it (ThreadSanitizer slows every memory access of the gRPC path).
+SLOWDOWN = {"": 1, "address": 4, "thread": 10}[sanitizer(BUILD_DIR)]
 
 # Words of the demo vocabulary: each is one token.
 WORDS = ("the of and to in a is that for it as was with be by on not he this are or from at "
@@ -132,7 +136,7 @@ class LoadTest(unittest.TestCase):
         backlog = self.start_backlog(seed=100)
         doomed = [self.encode.future(pb.EncodeRequest(texts=random_texts(2, 20, 40, seed=i)),
                                      timeout=timeout)
-                  for i, timeout in enumerate([0.001] * 16 + [0.1] * 16)]
+                  for i, timeout in enumerate([0.001] * 16 + [0.1 * SLOWDOWN] * 16)]
         doomed_results = wait_all(doomed)
         backlog_results = wait_all(backlog)
         self.wait_queue_empty()
@@ -149,7 +153,8 @@ class LoadTest(unittest.TestCase):
         # above). Whether one counts as "deadline" or "cancelled" depends on which timer fires
         # first: the client's deadline passes before the server's (which starts when the call
         # arrives), and a client that gives up first sends a plain cancellation. Under ASan the
-        # 100 ms calls were all shed as "cancelled", so only the sum is asserted.
+        # 100 ms calls were all shed as "cancelled", so only the sum is asserted. (The 100 ms
+        # deadline scales with SLOWDOWN: under TSan 100 ms calls ended before reaching the queue.)
         delta = lambda reason: (
             metric(after, "attnserve_shed_total", model="demo", reason=reason) -
             metric(before, "attnserve_shed_total", model="demo", reason=reason))
@@ -163,7 +168,7 @@ class LoadTest(unittest.TestCase):
         backlog = self.start_backlog(seed=200)
         cancelled = [self.encode.future(pb.EncodeRequest(texts=random_texts(4, 20, 40, seed=i)),
                                         timeout=CALL_TIMEOUT) for i in range(16)]
-        time.sleep(0.3)  # they are queued behind the backlog now
+        time.sleep(0.3 * SLOWDOWN)  # they are queued behind the backlog now
         queued = metric(self.scrape(), "attnserve_queue_depth", model="demo")
         for future in cancelled:
             future.cancel()

@@ -77,7 +77,6 @@ class EncodeStreamReactor
       return;
     }
     ++messages_read_;
-    request_.Clear();
     if (!grpc::SerializationTraits<v1::EncodeRequest>::Deserialize(
              &request_bytes_, &request_)
              .ok()) {

@@ -382,6 +382,14 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
   std::vector<const float*> attended(groups.size());
   const FusedAttention fused_attention(FusedAttention::Coverage::kWhereFaster);
 
+  // The groups' shapes are the same in every layer: checked once here for the
+  // packed-rows path (Attend checks them again on the other path).
+  for (const LengthGroup& g : groups) {
+    if (absl::Status shapes = ValidateAttentionShapes(g.spec, g.inputs);
+        !shapes.ok()) {
+      return shapes;
+    }
+  }
   for (int64_t l = 0; l < num_layers; ++l) {
     const BertLayerWeights& layer = w.layers[l];
     const void* layer_input =
@@ -401,8 +409,6 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
     }
     if (on_packed_rows) {
       for (const LengthGroup& g : groups) {
-        s = ValidateAttentionShapes(g.spec, g.inputs);
-        if (!s.ok()) return s;
         FusedSelfAttentionOnPackedRows(g.spec, compute, qkv_data, g.first_rows,
                                        g.length, heads, head_dim, context_data);
       }

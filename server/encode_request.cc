@@ -55,10 +55,8 @@ absl::Status CollectTokenIds(const v1::EncodeRequest& request,
   if (request.truncate()) options.max_length = static_cast<size_t>(max_length);
   for (int i = 0; i < request.texts_size(); ++i) {
     const std::string field = absl::StrCat("texts[", i, "]");
-    if (request.texts(i).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " is empty, expected some text"));
-    }
+    // An empty text is valid: it encodes to the special tokens alone
+    // ([CLS] [SEP]), as sentence-transformers and HF tokenizers do.
     absl::StatusOr<core::EncodedIds> ids =
         model.tokenizer->EncodeIds(request.texts(i), options);
     if (!ids.ok()) {

@@ -630,7 +630,6 @@ def bad_input_matrix():
         ("Encode unknown model", "Encode", pb.EncodeRequest(model="nope", texts=["x"]),
          grpc.StatusCode.NOT_FOUND, "nope"),
         ("Encode nothing", "Encode", pb.EncodeRequest(), invalid, "texts"),
-        ("Encode empty text", "Encode", pb.EncodeRequest(texts=["a", ""]), invalid, "texts[1]"),
         ("Encode texts and token_ids", "Encode", pb.EncodeRequest(
             texts=["a"], token_ids=[pb.TokenIds(ids=[1])]), invalid, "token_ids"),
         ("Encode token id outside the vocabulary", "Encode", pb.EncodeRequest(

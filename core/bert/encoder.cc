@@ -619,7 +619,11 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttend(
   for (int64_t i = 0; i < query_rows * hidden_size; ++i) {
     if (!std::isfinite(projected_values[i])) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "hidden or context values are too large: layer ", inputs.layer,
+          inputs.spec.scale != 0
+              ? absl::StrCat("spec.scale is ", inputs.spec.scale,
+                             " or hidden or context values are too large")
+              : "hidden or context values are too large",
+          ": layer ", inputs.layer,
           "'s attention overflowed FP32 (output element ", i,
           " is not finite); expected hidden states of moderate magnitude"));
     }

@@ -7,7 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "core/attention.h"
+#include "core/attention/attention.h"
+#include "core/attention/validate_attention.h"
 #include "server/proto_convert.h"
 
 namespace attnserve::server {

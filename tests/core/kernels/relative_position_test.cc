@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 #include "gtest/gtest.h"
 
 namespace attnserve::core {

@@ -106,11 +106,15 @@ class StreamTest(unittest.TestCase):
         rss_before = self.server.proc_status_kb("VmRSS") / 1024
         start_tokens = self.computed_tokens()
         call = self.client.encoder.EncodeStream(requests(), timeout=CALL_TIMEOUT)
-        time.sleep(2 * SLOWDOWN)
         tokens_per_request = len(self.client.tokenize([text])[0])
-        computed = (self.computed_tokens() - start_tokens) / tokens_per_request
-        time.sleep(1 * SLOWDOWN)
-        computed_later = (self.computed_tokens() - start_tokens) / tokens_per_request
+        # The server computes what it read, writes what the transport takes, then stops:
+        # wait until the count holds still for a second (bounded).
+        computed, computed_later = -1, 0
+        deadline = time.monotonic() + 30 * SLOWDOWN
+        while computed != computed_later and time.monotonic() < deadline:
+            computed = computed_later
+            time.sleep(1 * SLOWDOWN)
+            computed_later = (self.computed_tokens() - start_tokens) / tokens_per_request
         rss_stalled = self.server.proc_status_kb("VmRSS") / 1024
         print(f"not reading: {computed:.0f} -> {computed_later:.0f} of {count} requests "
               f"computed, {len(sent)} sent; RSS {rss_before:.1f} -> {rss_stalled:.1f} MiB",
@@ -148,7 +152,9 @@ class StreamTest(unittest.TestCase):
                     metric(before, "attnserve_batch_size_sum", model="demo"))
         self.assertGreater(queued, 1, "the stream's requests were not queued together")
         self.assertGreater(dropped, 0)
-        self.assertEqual(computed + dropped, len(requests))
+        # Requests not yet read when the client cancelled are neither.
+        self.assertLessEqual(computed + dropped, len(requests))
+        self.assertLess(computed, len(requests) / 2, "the stream's queued work was computed")
         self.assertEqual(len(self.client.encode(["still serving"])["pooled"]), 1)
 
     def test_a_bad_request_ends_the_stream_after_the_answers_before_it(self):

@@ -1,0 +1,139 @@
+// The tokenizer pipeline against HF tokenizers (npm `tokenizers`, the Rust
+// library) on small tokenizer.json files that each exercise a normalizer,
+// pre-tokenizer, post-processor, decoder or added-token option
+// (tests/golden/gen_tokenizer_pipeline.mjs): ids, type ids, token strings,
+// byte offsets into the original text, special-token masks, decode output,
+// text pairs and longest-first truncation.
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/tokenizer/tokenizer_json.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace attnserve::core::tokenizers {
+namespace {
+
+nlohmann::json ReadJson(const std::string& name) {
+  std::ifstream in(std::string(ATTNSERVE_SOURCE_DIR) + "/tests/golden/" + name);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return nlohmann::json::parse(bytes.str());
+}
+
+const nlohmann::json& Golden() {
+  static const nlohmann::json* const golden =
+      new nlohmann::json(ReadJson("tokenizer_pipeline_golden.json"));
+  return *golden;
+}
+
+// The golden file names sentencepiece charsmaps ("@nmt_nfkc"); they are in
+// precompiled_charsmaps.json.
+void InsertCharsmaps(nlohmann::json* value) {
+  static const nlohmann::json* const charsmaps = new nlohmann::json(
+      ReadJson("precompiled_charsmaps.json")["charsmaps"]);
+  if (value->is_object()) {
+    for (auto& [key, item] : value->items()) {
+      if (key == "precompiled_charsmap" && item.is_string()) {
+        item = (*charsmaps)[item.get<std::string>().substr(1)];
+      } else {
+        InsertCharsmaps(&item);
+      }
+    }
+  } else if (value->is_array()) {
+    for (auto& item : *value) InsertCharsmaps(&item);
+  }
+}
+
+std::vector<std::string> Names() {
+  std::vector<std::string> names;
+  for (const auto& t : Golden()["tokenizers"]) {
+    names.push_back(t["name"].get<std::string>());
+  }
+  return names;
+}
+
+const nlohmann::json& Find(const std::string& name) {
+  for (const auto& t : Golden()["tokenizers"]) {
+    if (t["name"] == name) return t;
+  }
+  static const nlohmann::json kNull;
+  return kNull;
+}
+
+void ExpectEncoding(const Encoding& got, const nlohmann::json& want) {
+  EXPECT_EQ(got.ids, want["ids"].get<std::vector<int32_t>>());
+  EXPECT_EQ(got.type_ids, want["type_ids"].get<std::vector<uint32_t>>());
+  EXPECT_EQ(got.tokens, want["tokens"].get<std::vector<std::string>>());
+  std::vector<std::vector<uint32_t>> offsets;
+  for (const Offsets& o : got.offsets) offsets.push_back({o.start, o.end});
+  EXPECT_EQ(offsets, want["offsets"].get<std::vector<std::vector<uint32_t>>>());
+  std::vector<uint32_t> mask(got.special_tokens_mask.begin(),
+                             got.special_tokens_mask.end());
+  EXPECT_EQ(mask, want["special_tokens_mask"].get<std::vector<uint32_t>>());
+}
+
+class PipelineGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PipelineGoldenTest, EncodesAndDecodesAsHuggingFace) {
+  const nlohmann::json& golden = Find(GetParam());
+  ASSERT_FALSE(golden.is_null());
+  nlohmann::json tokenizer_json = golden["tokenizer"];
+  InsertCharsmaps(&tokenizer_json);
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      ParseTokenizerJson(tokenizer_json.dump());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  ASSERT_GE(golden["cases"].size(), 40u);
+  for (const nlohmann::json& c : golden["cases"]) {
+    const std::string text = c["text"].get<std::string>();
+    SCOPED_TRACE("text " + nlohmann::json(text).dump());
+    absl::StatusOr<Encoding> encoding = (*tokenizer)->Encode(text, {});
+    ASSERT_TRUE(encoding.ok()) << encoding.status();
+    ExpectEncoding(*encoding, c);
+    EXPECT_EQ(encoding->untruncated_length, encoding->size());
+    EncodeOptions bare;
+    bare.add_special_tokens = false;
+    absl::StatusOr<Encoding> no_special = (*tokenizer)->Encode(text, bare);
+    ASSERT_TRUE(no_special.ok()) << no_special.status();
+    EXPECT_EQ(no_special->ids, c["no_special_ids"].get<std::vector<int32_t>>());
+    EXPECT_EQ((*tokenizer)->Decode(encoding->ids, {}),
+              c["decoded"].get<std::string>());
+    DecodeOptions skip;
+    skip.skip_special_tokens = true;
+    EXPECT_EQ((*tokenizer)->Decode(encoding->ids, skip),
+              c["decoded_skip_special"].get<std::string>());
+  }
+  for (const nlohmann::json& c : golden["pairs"]) {
+    const std::string text = c["text"].get<std::string>();
+    const std::string pair = c["pair"].get<std::string>();
+    SCOPED_TRACE("pair " + nlohmann::json({text, pair}).dump());
+    absl::StatusOr<Encoding> encoding = (*tokenizer)->EncodePair(text, pair, {});
+    ASSERT_TRUE(encoding.ok()) << encoding.status();
+    ExpectEncoding(*encoding, c);
+  }
+  for (const nlohmann::json& c : golden["truncations"]) {
+    const std::string text = c["text"].get<std::string>();
+    EncodeOptions options;
+    options.max_length = c["max_length"].get<size_t>();
+    SCOPED_TRACE("truncation " + c.dump());
+    absl::StatusOr<Encoding> encoding =
+        c["pair"].is_null()
+            ? (*tokenizer)->Encode(text, options)
+            : (*tokenizer)->EncodePair(text, c["pair"].get<std::string>(),
+                                       options);
+    ASSERT_TRUE(encoding.ok()) << encoding.status();
+    ExpectEncoding(*encoding, c);
+    EXPECT_LE(encoding->size(), options.max_length);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokenizers, PipelineGoldenTest,
+                         ::testing::ValuesIn(Names()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+}  // namespace
+}  // namespace attnserve::core::tokenizers

@@ -8,11 +8,11 @@
 #include <random>
 
 #include "benchmark/benchmark.h"
-#include "core/attention.h"
-#include "core/dense_dnnl_attention.h"
-#include "core/dnnl_context.h"
-#include "core/fused_attention.h"
-#include "core/parallel.h"
+#include "core/attention/attention.h"
+#include "core/attention/dense_dnnl_attention.h"
+#include "core/attention/fused_attention.h"
+#include "core/base/parallel.h"
+#include "core/dnnl/dnnl_context.h"
 
 namespace attnserve::core {
 namespace {

@@ -13,7 +13,7 @@
 #include "benchmark/benchmark.h"
 #include "core/bert/demo_model.h"
 #include "core/bert/encoder.h"
-#include "core/dnnl_context.h"
+#include "core/dnnl/dnnl_context.h"
 
 namespace attnserve::core {
 namespace {

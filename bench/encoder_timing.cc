@@ -28,10 +28,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/base/parallel.h"
 #include "core/bert/encoder.h"
 #include "core/bert/model.h"
-#include "core/dnnl_context.h"
-#include "core/parallel.h"
+#include "core/dnnl/dnnl_context.h"
 
 namespace {
 

@@ -15,8 +15,8 @@
 #include <random>
 #include <vector>
 
-#include "core/dnnl_context.h"
-#include "core/dtype.h"
+#include "core/base/dtype.h"
+#include "core/dnnl/dnnl_context.h"
 
 namespace attnserve::core {
 namespace {

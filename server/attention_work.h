@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "core/attention.h"
+#include "core/attention/attention.h"
 #include "core/bert/encoder.h"
 #include "server/batch_former.h"
 #include "server/model_registry.h"

@@ -1,11 +1,14 @@
 #include "server/encode_request.h"
 
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "core/attention.h"
+#include "core/attention/attention.h"
+#include "core/attention/validate_attention.h"
 #include "server/proto_convert.h"
 
 namespace attnserve::server {
@@ -55,10 +58,8 @@ absl::Status CollectTokenIds(const v1::EncodeRequest& request,
   if (request.truncate()) options.max_length = static_cast<size_t>(max_length);
   for (int i = 0; i < request.texts_size(); ++i) {
     const std::string field = absl::StrCat("texts[", i, "]");
-    if (request.texts(i).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " is empty, expected some text"));
-    }
+    // An empty text is valid: it encodes to the special tokens alone
+    // ([CLS] [SEP]), as sentence-transformers and HF tokenizers do.
     absl::StatusOr<core::EncodedIds> ids =
         model.tokenizer->EncodeIds(request.texts(i), options);
     if (!ids.ok()) {
@@ -99,6 +100,32 @@ absl::Status CollectTokenIds(const v1::EncodeRequest& request,
   return absl::OkStatus();
 }
 
+// Attention scores are scale * q.k over head_dim products: a scale whose
+// scores overflow FP32 even for query and key elements of magnitude 1 cannot
+// work (the same bound Attend puts on its inputs, FP32 range / 4).
+absl::Status CheckAttentionScale(const core::AttentionSpec& spec,
+                                 int64_t head_dim) {
+  const double limit = std::numeric_limits<float>::max() / 4;
+  const double scores = std::fabs(double(spec.scale)) * double(head_dim);
+  if (scores <= limit) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("attention.scale is ", spec.scale,
+                   ": scores scale * q.k over head_dim ", head_dim,
+                   " would overflow FP32 even for elements of magnitude 1, "
+                   "expected |attention.scale| <= ",
+                   limit / double(head_dim)));
+}
+
+// True when every element of `t` (FP32) is finite.
+bool AllFinite(const core::Tensor& t) {
+  const float* p = t.data<float>();
+  bool finite = true;
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    finite &= std::isfinite(p[i]);
+  }
+  return finite;
+}
+
 }  // namespace
 
 absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request,
@@ -131,11 +158,17 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request,
   if (absl::Status s = CollectTokenIds(request, model, &prepared.token_ids);
       !s.ok())
     return s;
+  if (request.texts_size() == 0) prepared.sequences_field = "token_ids";
 
   if (request.has_attention()) {
     absl::StatusOr<core::AttentionSpec> spec =
         SpecFromProto(request.attention(), "attention");
     if (!spec.ok()) return spec.status();
+    if (absl::Status s =
+            CheckAttentionScale(*spec, model.model->config.head_dim());
+        !s.ok()) {
+      return s;
+    }
     // Each sequence attends over itself: check the spec against each length.
     for (size_t i = 0; i < prepared.token_ids.size(); ++i) {
       absl::Status s =
@@ -152,9 +185,28 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request,
   return prepared;
 }
 
-void FillEncodeResponse(const PreparedEncode& prepared, const EncodeWork& work,
-                        const ServedModel& model,
-                        v1::EncodeResponse* response) {
+absl::Status FillEncodeResponse(const PreparedEncode& prepared,
+                                const EncodeWork& work,
+                                const ServedModel& model,
+                                v1::EncodeResponse* response) {
+  // The last line of defence: one pass over the results before answering.
+  for (size_t s = 0; s < work.hidden.size(); ++s) {
+    bool finite = AllFinite(work.hidden[s]);
+    for (const core::Tensor& map : work.attention[s]) finite &= AllFinite(map);
+    if (finite) continue;
+    if (prepared.options.attention.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attention.scale is ", prepared.options.attention->scale,
+          ": with this attention spec the encoder's attention overflowed FP32 "
+          "for ",
+          prepared.sequences_field, "[", s,
+          "] (its result is not finite); use a smaller |attention.scale|"));
+    }
+    return absl::InternalError(absl::StrCat(
+        "the encoder's result for ", prepared.sequences_field, "[", s,
+        "] is not finite (NaN or Inf); the model's weights or this input "
+        "overflow FP32"));
+  }
   response->set_model(model.name);
   uint64_t total_tokens = 0;
   for (size_t s = 0; s < work.hidden.size(); ++s) {
@@ -175,6 +227,7 @@ void FillEncodeResponse(const PreparedEncode& prepared, const EncodeWork& work,
     }
   }
   response->set_total_tokens(total_tokens);
+  return absl::OkStatus();
 }
 
 }  // namespace attnserve::server

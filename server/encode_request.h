@@ -22,6 +22,8 @@ struct PreparedEncode {
   core::Pooling pooling = core::Pooling::kCls;
   bool normalize = false;
   bool return_token_embeddings = false;
+  // Names the sequences in errors: "texts" or "token_ids".
+  const char* sequences_field = "texts";
 };
 
 // Checks every field (errors are INVALID_ARGUMENT naming it: `texts[3]`,
@@ -34,9 +36,14 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request,
 
 // Fills `response` from a computed EncodeWork: pooled (and normalised)
 // embeddings, token embeddings [seq, hidden] and attention maps
-// [heads, seq, seq] when asked.
-void FillEncodeResponse(const PreparedEncode& prepared, const EncodeWork& work,
-                        const ServedModel& model, v1::EncodeResponse* response);
+// [heads, seq, seq] when asked. An OK answer never carries NaN or Inf: a
+// sequence whose results are not finite fails the call, INVALID_ARGUMENT
+// naming `attention.scale` when the request set one (its scores overflowed),
+// else INTERNAL naming the sequence.
+absl::Status FillEncodeResponse(const PreparedEncode& prepared,
+                                const EncodeWork& work,
+                                const ServedModel& model,
+                                v1::EncodeResponse* response);
 
 }  // namespace attnserve::server
 

@@ -6,9 +6,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "core/base/tensor.h"
 #include "core/bert/encoder.h"
 #include "core/bert/model.h"
-#include "core/tensor.h"
 #include "server/batch_former.h"
 
 namespace attnserve::server {

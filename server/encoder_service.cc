@@ -46,8 +46,10 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
                                            prepared->options, deadline);
   auto shaping = std::make_shared<const PreparedEncode>(*std::move(prepared));
   work->set_done([work, shaping, model, response,
-                  done = std::move(done)](const absl::Status& status) {
-    if (status.ok()) FillEncodeResponse(*shaping, *work, *model, response);
+                  done = std::move(done)](absl::Status status) {
+    if (status.ok()) {
+      status = FillEncodeResponse(*shaping, *work, *model, response);
+    }
     done(status);
   });
   return work;

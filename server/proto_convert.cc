@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/attention/validate_attention.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "Tensor.raw is little-endian and is copied as is");
@@ -99,7 +100,8 @@ absl::Status CheckSizeLimits(const core::AttentionInputs& in,
 
 }  // namespace
 
-absl::StatusOr<core::DType> ComputeDTypeFromProto(int dtype, absl::string_view field) {
+absl::StatusOr<core::DType> ComputeDTypeFromProto(int dtype,
+                                                  absl::string_view field) {
   switch (dtype) {
     case v1::DTYPE_UNSPECIFIED:
     case v1::FP32:
@@ -151,7 +153,6 @@ absl::StatusOr<core::AttentionSpec> SpecFromProto(
   spec.scale = proto.scale();
   return spec;
 }
-
 
 ConversionLimits LimitsForMaxMessageBytes(int64_t max_message_bytes) {
   ConversionLimits limits;
@@ -271,7 +272,8 @@ absl::StatusOr<AttendCall> AttendCallFromProto(const v1::AttendRequest& request,
   }
   AttendCall call;
   call.single_head = rank == 3;
-  absl::StatusOr<core::AttentionSpec> spec = SpecFromProto(request.spec(), "spec");
+  absl::StatusOr<core::AttentionSpec> spec =
+      SpecFromProto(request.spec(), "spec");
   if (!spec.ok()) return spec.status();
   call.spec = *std::move(spec);
 

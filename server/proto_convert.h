@@ -6,9 +6,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "attnserve/v1/attnserve.pb.h"
-#include "core/attention.h"
+#include "core/attention/attention.h"
+#include "core/base/tensor.h"
 #include "core/bert/encoder.h"
-#include "core/tensor.h"
 
 namespace attnserve::server {
 

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_split.h"
+#include "core/base/status_macros.h"
+#include "core/io/weight_source.h"
 
 namespace attnserve::core {
 namespace {
@@ -112,6 +114,29 @@ class UnitVarianceGenerator {
   uint64_t state_;
 };
 
+// Random weights of any requested shape: LayerNorm weights 1, biases 0, the
+// rest 0.02 * unit-variance noise, drawn in the order they are asked for.
+class RandomWeightSource : public WeightSource {
+ public:
+  explicit RandomWeightSource(uint64_t seed) : random_(seed) {}
+
+  absl::StatusOr<Tensor> Get(const std::string& name,
+                             absl::Span<const int64_t> shape) const override {
+    const bool norm_weight = name.find("LayerNorm.weight") != std::string::npos;
+    const bool bias = name.find(".bias") != std::string::npos;
+    Tensor t(DType::kFP32, std::vector<int64_t>(shape.begin(), shape.end()));
+    float* p = t.data<float>();
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      p[i] = norm_weight ? 1.0f : bias ? 0.0f : 0.02f * random_.Next();
+    }
+    return t;
+  }
+  bool Contains(const std::string&) const override { return true; }
+
+ private:
+  mutable UnitVarianceGenerator random_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
@@ -121,41 +146,8 @@ absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
   model->max_length = config.max_position_embeddings;
   model->default_pooling = Pooling::kMean;
   model->default_normalize = true;
-  UnitVarianceGenerator random(seed);
-  auto source = [&](const std::string& name) -> absl::StatusOr<Tensor> {
-    const int64_t h = config.hidden_size;
-    std::vector<int64_t> shape;
-    if (name == "embeddings.word_embeddings.weight") {
-      shape = {config.vocab_size, h};
-    } else if (name == "embeddings.position_embeddings.weight") {
-      shape = {config.max_position_embeddings, h};
-    } else if (name == "embeddings.token_type_embeddings.weight") {
-      shape = {config.type_vocab_size, h};
-    } else if (name.find("intermediate.dense.weight") != std::string::npos) {
-      shape = {config.intermediate_size, h};
-    } else if (name.find("intermediate.dense.bias") != std::string::npos) {
-      shape = {config.intermediate_size};
-    } else if (name.find("output.dense.weight") != std::string::npos &&
-               name.find("attention") == std::string::npos) {
-      shape = {h, config.intermediate_size};
-    } else if (name.find(".weight") != std::string::npos &&
-               name.find("LayerNorm") == std::string::npos) {
-      shape = {h, h};
-    } else {
-      shape = {h};
-    }
-    const bool norm_weight = name.find("LayerNorm.weight") != std::string::npos;
-    const bool bias = name.find(".bias") != std::string::npos;
-    Tensor t(DType::kFP32, shape);
-    float* p = t.data<float>();
-    for (int64_t i = 0; i < t.num_elements(); ++i) {
-      p[i] = norm_weight ? 1.0f : bias ? 0.0f : 0.02f * random.Next();
-    }
-    return t;
-  };
-  auto weights = BuildBertWeights(config, source, "random model");
-  if (!weights.ok()) return weights.status();
-  model->weights = *std::move(weights);
+  RandomWeightSource source(seed);
+  ASSIGN_OR_RETURN(model->weights, BuildBertWeights(config, source));
   return std::shared_ptr<const BertModel>(std::move(model));
 }
 
@@ -173,9 +165,7 @@ absl::StatusOr<DemoModel> MakeDemoModel() {
   config.max_position_embeddings = 512;
   config.type_vocab_size = 2;
   config.vocab_size = static_cast<int64_t>(demo.vocab.size());
-  auto model = MakeRandomBertModel(config, 20261127);
-  if (!model.ok()) return model.status();
-  demo.model = *std::move(model);
+  ASSIGN_OR_RETURN(demo.model, MakeRandomBertModel(config, 20261127));
   return demo;
 }
 

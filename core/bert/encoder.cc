@@ -8,11 +8,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/fused_attention.h"
-#include "core/huge_pages.h"
-#include "core/layer_norm.h"
-#include "core/parallel.h"
-#include "core/vector_math.h"
+#include "core/attention/fused_attention.h"
+#include "core/attention/validate_attention.h"
+#include "core/base/huge_pages.h"
+#include "core/base/parallel.h"
+#include "core/base/status_macros.h"
+#include "core/kernels/layer_norm.h"
+#include "core/kernels/vector_math.h"
 
 namespace attnserve::core {
 namespace {
@@ -222,7 +224,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
                                      const PackedBatch& batch,
                                      const EncodeOptions& options) {
   const BertConfig& config = model.config;
-  if (absl::Status s = ValidateBatch(config, batch); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidateBatch(config, batch));
   if (options.compute_dtype != DType::kFP32 &&
       options.compute_dtype != DType::kBF16) {
     return absl::InvalidArgumentError("compute_dtype must be FP32 or BF16");
@@ -385,10 +387,7 @@ absl::StatusOr<EncoderOutput> Encode(const BertModel& model,
   // The groups' shapes are the same in every layer: checked once here for the
   // packed-rows path (Attend checks them again on the other path).
   for (const LengthGroup& g : groups) {
-    if (absl::Status shapes = ValidateAttentionShapes(g.spec, g.inputs);
-        !shapes.ok()) {
-      return shapes;
-    }
+    RETURN_IF_ERROR(ValidateAttentionShapes(g.spec, g.inputs));
   }
   for (int64_t l = 0; l < num_layers; ++l) {
     const BertLayerWeights& layer = w.layers[l];
@@ -531,11 +530,11 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttend(
     }
     return absl::OkStatus();
   };
-  if (absl::Status s = check_states(inputs.hidden, "hidden"); !s.ok()) return s;
+  RETURN_IF_ERROR(check_states(inputs.hidden, "hidden"));
   const bool self_attention = inputs.context.empty();
   const Tensor& context = self_attention ? inputs.hidden : inputs.context;
   if (!self_attention) {
-    if (absl::Status s = check_states(context, "context"); !s.ok()) return s;
+    RETURN_IF_ERROR(check_states(context, "context"));
     if (context.dim(0) != inputs.hidden.dim(0)) {
       return absl::InvalidArgumentError(
           absl::StrCat("context.shape[0] is ", context.dim(0),
@@ -619,7 +618,11 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttend(
   for (int64_t i = 0; i < query_rows * hidden_size; ++i) {
     if (!std::isfinite(projected_values[i])) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "hidden or context values are too large: layer ", inputs.layer,
+          inputs.spec.scale != 0
+              ? absl::StrCat("spec.scale is ", inputs.spec.scale,
+                             " or hidden or context values are too large")
+              : "hidden or context values are too large",
+          ": layer ", inputs.layer,
           "'s attention overflowed FP32 (output element ", i,
           " is not finite); expected hidden states of moderate magnitude"));
     }

@@ -7,9 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "core/attention.h"
+#include "core/attention/attention.h"
+#include "core/base/tensor.h"
 #include "core/bert/model.h"
-#include "core/tensor.h"
 
 namespace attnserve::core {
 

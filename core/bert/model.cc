@@ -4,58 +4,18 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "core/safetensors.h"
+#include "core/base/file_util.h"
+#include "core/base/status_macros.h"
+#include "core/io/weight_source.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve::core {
 namespace {
 
-constexpr size_t kMaxJsonFileBytes = 16 << 20;
-
-std::string ShapeString(absl::Span<const int64_t> shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    const int err = errno;
-    if (err == ENOENT)
-      return absl::NotFoundError(absl::StrCat(path, ": file not found"));
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", std::strerror(err)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a regular file"));
-  }
-  if (size_t(st.st_size) > kMaxJsonFileBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.st_size,
-                                                   " bytes, expected at most ",
-                                                   kMaxJsonFileBytes));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad())
-    return absl::InvalidArgumentError(absl::StrCat(path, ": read error"));
-  return buffer.str();
-}
+constexpr int64_t kMaxJsonFileBytes = 16 << 20;
 
 // Concatenates FP32 tensors along axis 0.
 Tensor ConcatRows(const std::vector<Tensor>& parts) {
@@ -86,42 +46,31 @@ absl::string_view PoolingName(Pooling pooling) {
 }
 
 absl::StatusOr<BertWeights> BuildBertWeights(const BertConfig& config,
-                                             const BertTensorSource& source,
-                                             absl::string_view file_name) {
+                                             const WeightSource& source) {
   const int64_t hidden = config.hidden_size;
-  auto get = [&](const std::string& name,
-                 std::vector<int64_t> shape) -> absl::StatusOr<Tensor> {
-    auto tensor = source(name);
-    if (!tensor.ok()) return tensor.status();
-    if (tensor->shape() != absl::Span<const int64_t>(shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file_name, ": tensor \"", name, "\" has shape ",
-          ShapeString(tensor->shape()), ", expected ", ShapeString(shape)));
-    }
-    return tensor;
-  };
-#define ASSIGN_OR_RETURN_TENSOR(lhs, name, ...) \
-  {                                             \
-    auto t = get(name, __VA_ARGS__);            \
-    if (!t.ok()) return t.status();             \
-    lhs = *std::move(t);                        \
-  }
-
+  const int64_t intermediate = config.intermediate_size;
   BertWeights w;
-  ASSIGN_OR_RETURN_TENSOR(w.word_embeddings,
-                          "embeddings.word_embeddings.weight",
-                          {config.vocab_size, hidden});
-  ASSIGN_OR_RETURN_TENSOR(w.position_embeddings,
-                          "embeddings.position_embeddings.weight",
-                          {config.max_position_embeddings, hidden});
-  ASSIGN_OR_RETURN_TENSOR(w.token_type_embeddings,
-                          "embeddings.token_type_embeddings.weight",
-                          {config.type_vocab_size, hidden});
-  ASSIGN_OR_RETURN_TENSOR(w.embeddings_norm_gamma,
-                          "embeddings.LayerNorm.weight", {hidden});
-  ASSIGN_OR_RETURN_TENSOR(w.embeddings_norm_beta, "embeddings.LayerNorm.bias",
-                          {hidden});
+  ASSIGN_OR_RETURN(w.word_embeddings,
+                   source.Get("embeddings.word_embeddings.weight",
+                              {config.vocab_size, hidden}));
+  ASSIGN_OR_RETURN(w.position_embeddings,
+                   source.Get("embeddings.position_embeddings.weight",
+                              {config.max_position_embeddings, hidden}));
+  ASSIGN_OR_RETURN(w.token_type_embeddings,
+                   source.Get("embeddings.token_type_embeddings.weight",
+                              {config.type_vocab_size, hidden}));
+  ASSIGN_OR_RETURN(w.embeddings_norm_gamma,
+                   source.Get("embeddings.LayerNorm.weight", {hidden}));
+  ASSIGN_OR_RETURN(w.embeddings_norm_beta,
+                   source.Get("embeddings.LayerNorm.bias", {hidden}));
 
+  // The packed linear map of "<name>.weight" [out, in] and "<name>.bias".
+  auto linear = [&](const std::string& name, int64_t out,
+                    int64_t in) -> absl::StatusOr<PackedLinear> {
+    ASSIGN_OR_RETURN(Tensor weight, source.Get(name + ".weight", {out, in}));
+    ASSIGN_OR_RETURN(Tensor bias, source.Get(name + ".bias", {out}));
+    return PackedLinear::Create(weight, bias);
+  };
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::string p = absl::StrCat("encoder.layer.", i, ".");
     BertLayerWeights layer;
@@ -130,48 +79,30 @@ absl::StatusOr<BertWeights> BuildBertWeights(const BertConfig& config,
     for (int j = 0; j < 3; ++j) {
       const std::string name =
           absl::StrCat(p, "attention.self.", projections[j]);
-      ASSIGN_OR_RETURN_TENSOR(qkv_weights[j], name + ".weight",
-                              {hidden, hidden});
-      ASSIGN_OR_RETURN_TENSOR(qkv_biases[j], name + ".bias", {hidden});
+      ASSIGN_OR_RETURN(qkv_weights[j],
+                       source.Get(name + ".weight", {hidden, hidden}));
+      ASSIGN_OR_RETURN(qkv_biases[j], source.Get(name + ".bias", {hidden}));
     }
-    Tensor weight, bias;
-    auto packed =
-        PackedLinear::Create(ConcatRows(qkv_weights), ConcatRows(qkv_biases));
-    if (!packed.ok()) return packed.status();
-    layer.qkv = *std::move(packed);
-
-    ASSIGN_OR_RETURN_TENSOR(weight, p + "attention.output.dense.weight",
-                            {hidden, hidden});
-    ASSIGN_OR_RETURN_TENSOR(bias, p + "attention.output.dense.bias", {hidden});
-    packed = PackedLinear::Create(weight, bias);
-    if (!packed.ok()) return packed.status();
-    layer.attention_output = *std::move(packed);
-    ASSIGN_OR_RETURN_TENSOR(layer.attention_norm_gamma,
-                            p + "attention.output.LayerNorm.weight", {hidden});
-    ASSIGN_OR_RETURN_TENSOR(layer.attention_norm_beta,
-                            p + "attention.output.LayerNorm.bias", {hidden});
-
-    ASSIGN_OR_RETURN_TENSOR(weight, p + "intermediate.dense.weight",
-                            {config.intermediate_size, hidden});
-    ASSIGN_OR_RETURN_TENSOR(bias, p + "intermediate.dense.bias",
-                            {config.intermediate_size});
-    packed = PackedLinear::Create(weight, bias);
-    if (!packed.ok()) return packed.status();
-    layer.intermediate = *std::move(packed);
-
-    ASSIGN_OR_RETURN_TENSOR(weight, p + "output.dense.weight",
-                            {hidden, config.intermediate_size});
-    ASSIGN_OR_RETURN_TENSOR(bias, p + "output.dense.bias", {hidden});
-    packed = PackedLinear::Create(weight, bias);
-    if (!packed.ok()) return packed.status();
-    layer.output = *std::move(packed);
-    ASSIGN_OR_RETURN_TENSOR(layer.output_norm_gamma,
-                            p + "output.LayerNorm.weight", {hidden});
-    ASSIGN_OR_RETURN_TENSOR(layer.output_norm_beta, p + "output.LayerNorm.bias",
-                            {hidden});
+    ASSIGN_OR_RETURN(layer.qkv, PackedLinear::Create(ConcatRows(qkv_weights),
+                                                     ConcatRows(qkv_biases)));
+    ASSIGN_OR_RETURN(layer.attention_output,
+                     linear(p + "attention.output.dense", hidden, hidden));
+    ASSIGN_OR_RETURN(
+        layer.attention_norm_gamma,
+        source.Get(p + "attention.output.LayerNorm.weight", {hidden}));
+    ASSIGN_OR_RETURN(
+        layer.attention_norm_beta,
+        source.Get(p + "attention.output.LayerNorm.bias", {hidden}));
+    ASSIGN_OR_RETURN(layer.intermediate,
+                     linear(p + "intermediate.dense", intermediate, hidden));
+    ASSIGN_OR_RETURN(layer.output,
+                     linear(p + "output.dense", hidden, intermediate));
+    ASSIGN_OR_RETURN(layer.output_norm_gamma,
+                     source.Get(p + "output.LayerNorm.weight", {hidden}));
+    ASSIGN_OR_RETURN(layer.output_norm_beta,
+                     source.Get(p + "output.LayerNorm.bias", {hidden}));
     w.layers.push_back(std::move(layer));
   }
-#undef ASSIGN_OR_RETURN_TENSOR
   return w;
 }
 
@@ -267,9 +198,9 @@ absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModel(
   const std::string dir = directory.back() == '/' ? directory : directory + "/";
   auto model = std::make_shared<BertModel>();
 
-  auto config_text = ReadSmallFile(dir + "config.json");
-  if (!config_text.ok()) return config_text.status();
-  auto config = ParseBertConfig(*config_text);
+  ASSIGN_OR_RETURN(const std::string config_text,
+                   ReadFile(dir + "config.json", kMaxJsonFileBytes));
+  auto config = ParseBertConfig(config_text);
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(dir, config.status().message()));
@@ -278,8 +209,8 @@ absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModel(
   model->max_length = config->max_position_embeddings;
 
   const std::string weights_path = dir + "model.safetensors";
-  if (!FileExists(weights_path)) {
-    if (FileExists(dir + "pytorch_model.bin")) {
+  if (!PathExists(weights_path)) {
+    if (PathExists(dir + "pytorch_model.bin")) {
       return absl::InvalidArgumentError(
           absl::StrCat(weights_path,
                        ": not found; the directory has only pytorch_model.bin, "
@@ -289,30 +220,17 @@ absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModel(
     }
     return absl::NotFoundError(absl::StrCat(weights_path, ": file not found"));
   }
-  auto file = SafetensorsFile::Open(weights_path);
-  if (!file.ok()) return file.status();
-  const SafetensorsHeader& header = (*file)->header();
-  const std::string prefix =
-      header.Find("bert.embeddings.word_embeddings.weight") != nullptr ? "bert."
-                                                                       : "";
-  const absl::string_view bytes = (*file)->bytes();
-  auto source = [&](const std::string& name) -> absl::StatusOr<Tensor> {
-    const SafetensorsTensorInfo* info = header.Find(prefix + name);
-    if (info == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          weights_path, ": tensor \"", prefix + name, "\" is missing"));
-    }
-    return SafetensorsToFloat(bytes, *info);
-  };
-  auto weights = BuildBertWeights(model->config, source, weights_path);
-  if (!weights.ok()) return weights.status();
-  model->weights = *std::move(weights);
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<SafetensorsWeightSource> source,
+      SafetensorsWeightSource::Open(
+          weights_path, "embeddings.word_embeddings.weight", {"bert."}));
+  ASSIGN_OR_RETURN(model->weights, BuildBertWeights(model->config, *source));
 
   const std::string modules_path = dir + "modules.json";
-  if (FileExists(modules_path)) {
-    auto modules_text = ReadSmallFile(modules_path);
-    if (!modules_text.ok()) return modules_text.status();
-    auto modules = ParseModulesJson(*modules_text);
+  if (PathExists(modules_path)) {
+    ASSIGN_OR_RETURN(const std::string modules_text,
+                     ReadFile(modules_path, kMaxJsonFileBytes));
+    auto modules = ParseModulesJson(modules_text);
     if (!modules.ok()) {
       return absl::Status(modules.status().code(),
                           absl::StrCat(dir, modules.status().message()));
@@ -321,11 +239,10 @@ absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModel(
     if (!modules->pooling_path.empty()) {
       const std::string pooling_path =
           dir + modules->pooling_path + "/config.json";
-      auto pooling_text = ReadSmallFile(pooling_path);
-      if (!pooling_text.ok()) return pooling_text.status();
-      auto pooling = ParsePoolingConfig(*pooling_text, pooling_path);
-      if (!pooling.ok()) return pooling.status();
-      model->default_pooling = *pooling;
+      ASSIGN_OR_RETURN(const std::string pooling_text,
+                       ReadFile(pooling_path, kMaxJsonFileBytes));
+      ASSIGN_OR_RETURN(model->default_pooling,
+                       ParsePoolingConfig(pooling_text, pooling_path));
     }
   }
   return std::shared_ptr<const BertModel>(std::move(model));

@@ -2,16 +2,16 @@
 #define ATTNSERVE_CORE_BERT_MODEL_H_
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/base/tensor.h"
 #include "core/bert/config.h"
-#include "core/linear.h"
-#include "core/tensor.h"
+#include "core/dnnl/packed_linear.h"
+#include "core/io/weight_source.h"
 
 namespace attnserve::core {
 
@@ -52,17 +52,11 @@ struct BertModel {
   int64_t max_length = 0;
 };
 
-// Returns the FP32 tensor stored under a Hugging Face name (without the
-// optional "bert." prefix), or an error naming it.
-using BertTensorSource =
-    std::function<absl::StatusOr<Tensor>(const std::string& name)>;
-
 // Builds packed weights from tensors in Hugging Face BertModel layout. Every
-// tensor's shape is checked against `config`; errors name the tensor and the
-// expected and actual shapes, prefixed by `file_name`.
+// tensor's shape is checked against `config` (WeightSource::Get); errors name
+// the tensor and the expected and actual shapes.
 absl::StatusOr<BertWeights> BuildBertWeights(const BertConfig& config,
-                                             const BertTensorSource& source,
-                                             absl::string_view file_name);
+                                             const WeightSource& source);
 
 // Loads a Hugging Face model directory: config.json, model.safetensors
 // (tensor names bare or "bert."-prefixed; F32, F16 or BF16; pooler and MLM

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "attnserve/v1/attnserve.grpc.pb.h"
-#include "core/attention.h"
+#include "core/attention/attention.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/proto_tensors.h"

@@ -162,6 +162,24 @@ class EncoderServiceTest(unittest.TestCase):
         self.assertEqual(raw[pieces[0][2]:pieces[0][3]].decode(), "Héllo")
         self.assertEqual([t[1] for t in pieces][:2], ["hello", ","])
 
+    def test_empty_text_is_the_special_tokens_alone(self):
+        # As sentence-transformers and HF tokenizers: "" -> [CLS] [SEP], in Encode,
+        # EncodeStream and Tokenize alike.
+        tokens = self.client.tokenize(["", "a"], model="tiny")
+        self.assertEqual([(t[1], t[4]) for t in tokens[0]], [("[CLS]", True), ("[SEP]", True)])
+        cls_sep = [t[0] for t in tokens[0]]
+        request = pb.EncodeRequest(model="tiny", texts=["a", "", "b"])
+        response = self.client.encoder.Encode(request, timeout=60)
+        self.assertEqual([e.num_tokens for e in response.embeddings], [3, 2, 3])
+        self.assertEqual(response.total_tokens, 8)
+        alone = self.encode_ids([cls_sep]).embeddings[0].pooled
+        np.testing.assert_allclose(response.embeddings[1].pooled, alone, atol=1e-6)
+        self.assertTrue(np.all(np.isfinite(response.embeddings[1].pooled)))
+        streamed = list(self.client.encoder.EncodeStream(
+            iter([pb.EncodeRequest(model="tiny", texts=[""])] * 2), timeout=60))
+        self.assertEqual([r.embeddings[0].num_tokens for r in streamed], [2, 2])
+        np.testing.assert_allclose(streamed[1].embeddings[0].pooled, alone, atol=1e-6)
+
     def test_truncate_and_length_limit(self):
         long_ids = [2] + [40] * 70 + [3]  # 72 tokens > max length 64
         with self.assertRaises(grpc.RpcError) as error:
@@ -183,8 +201,8 @@ class EncoderServiceTest(unittest.TestCase):
         cases = [
             (pb.EncodeRequest(model="nope", texts=["x"]), grpc.StatusCode.NOT_FOUND, "nope"),
             (pb.EncodeRequest(model="demo"), grpc.StatusCode.INVALID_ARGUMENT, "texts"),
-            (pb.EncodeRequest(model="demo", texts=["a", ""]), grpc.StatusCode.INVALID_ARGUMENT,
-             "texts[1]"),
+            (pb.EncodeRequest(model="demo", token_ids=[pb.TokenIds(ids=[2, 3]), pb.TokenIds()]),
+             grpc.StatusCode.INVALID_ARGUMENT, "token_ids[1]"),
             (pb.EncodeRequest(model="tiny", token_ids=[pb.TokenIds(ids=[2, 999, 3])]),
              grpc.StatusCode.INVALID_ARGUMENT, "token_ids[0].ids[1]"),
             (pb.EncodeRequest(model="demo", texts=["a"], attention_layers=[2]),

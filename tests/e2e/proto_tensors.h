@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "attnserve/v1/attnserve.pb.h"
-#include "core/dtype.h"
+#include "core/base/dtype.h"
 
 namespace attnserve::e2e {
 

@@ -12,8 +12,10 @@
 #include <random>
 #include <vector>
 
-#include "core/attention.h"
-#include "core/tensor.h"
+#include "core/attention/attention.h"
+#include "core/attention/attention_list.h"
+#include "core/attention/validate_attention.h"
+#include "core/base/tensor.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace attnserve::fuzz {

@@ -6,9 +6,9 @@
 //         sizes and hidden_size divisible by num_attention_heads
 #include <cstdint>
 
+#include "core/base/tensor.h"
 #include "core/bert/config.h"
-#include "core/safetensors.h"
-#include "core/tensor.h"
+#include "core/io/safetensors.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace attnserve::fuzz {

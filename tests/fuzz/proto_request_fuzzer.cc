@@ -11,9 +11,10 @@
 #include <memory>
 
 #include "attnserve/v1/attnserve.pb.h"
-#include "google/protobuf/stubs/logging.h"
-#include "core/attention.h"
+#include "core/attention/attention.h"
+#include "core/attention/validate_attention.h"
 #include "core/bert/encoder.h"
+#include "google/protobuf/stubs/logging.h"
 #include "server/encode_request.h"
 #include "server/model_registry.h"
 #include "server/proto_convert.h"

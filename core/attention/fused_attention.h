@@ -1,0 +1,69 @@
+#ifndef ATTNSERVE_CORE_ATTENTION_FUSED_ATTENTION_H_
+#define ATTNSERVE_CORE_ATTENTION_FUSED_ATTENTION_H_
+
+#include "absl/types/span.h"
+#include "core/attention/attention.h"
+#include "core/attention/attention_list.h"
+#include "core/base/dtype.h"
+
+namespace attnserve::core {
+
+// GLOBAL SOFT attention without weights as one fused pass per block of
+// queries of one (batch, head), FlashAttention-style: the block walks the
+// keys in tiles, keeping a running row maximum, row sum and output
+// (online softmax), so the scores only ever exist as a [4, 64] tile and never
+// as [Sq, Sk]. Own AVX-512 kernels: FP32 with FMA; BF16 (query, key, value
+// all BF16) with avx512_bf16 dot products (vdpbf16ps) and FP32
+// accumulation, the probabilities rounded to BF16 for P V as
+// DenseDnnlAttention does. Any causal / key_lengths / mask, any head_dim and
+// v_dim. Blocks of (batch, head, query rows) are spread over the thread team.
+class FusedAttention : public AttentionImplementation {
+ public:
+  // Which cases Supports() accepts among those the kernel can compute:
+  // kWhereFaster only the shapes where it beats DenseDnnlAttention (the
+  // instance in AttentionImplementations()); kEverywhere all of them (tests,
+  // benchmarks).
+  enum class Coverage { kWhereFaster, kEverywhere };
+
+  explicit FusedAttention(Coverage coverage = Coverage::kWhereFaster)
+      : coverage_(coverage) {}
+
+  // True when this CPU runs the kernel for `compute_dtype`: AVX-512, plus
+  // avx512_bf16 for BF16.
+  static bool CpuSupports(DType compute_dtype);
+
+  absl::string_view name() const override {
+    return coverage_ == Coverage::kWhereFaster ? "fused_avx512"
+                                               : "fused_avx512_everywhere";
+  }
+  bool Supports(const AttentionSpec& spec,
+                const AttentionInputs& in) const override;
+  absl::Status Run(const AttentionSpec& spec, const AttentionInputs& in,
+                   AttentionOutputs* out) const override;
+
+ private:
+  Coverage coverage_;
+};
+
+// FusedAttention's kernel as self-attention straight from an encoder's
+// packed rows, without splitting and merging heads: sequence b's token i is
+// row first_rows[b] + i of qkv, holding its query, key and value for all
+// heads; its output for all heads goes to the same row of out.
+//   qkv: [rows, 3 * heads * head_dim] in `dtype` (FP32 or BF16): columns
+//     part * heads * head_dim + h * head_dim + [0, head_dim) are head h's
+//     query (part 0), key (1) and value (2)
+//   out: [rows, heads * head_dim] in `dtype`: columns h * head_dim + [0,
+//     head_dim) are head h's output
+// Every sequence has `length` tokens. The result equals FusedAttention::Run
+// on the split [B, H, length, head_dim] tensors with the output converted to
+// `dtype`. Call it only where FusedAttention(kWhereFaster).Supports(spec, in)
+// holds for those tensors and in has no mask and no key_lengths.
+void FusedSelfAttentionOnPackedRows(const AttentionSpec& spec, DType dtype,
+                                    const void* qkv,
+                                    absl::Span<const int64_t> first_rows,
+                                    int64_t length, int64_t heads,
+                                    int64_t head_dim, void* out);
+
+}  // namespace attnserve::core
+
+#endif  // ATTNSERVE_CORE_ATTENTION_FUSED_ATTENTION_H_

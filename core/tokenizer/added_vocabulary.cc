@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 
-
 namespace attnserve::core::tokenizers {
 namespace {
 
@@ -20,7 +19,8 @@ size_t TrailingSpaceStart(std::string_view text) {
   size_t pos = text.size();
   while (pos > 0) {
     size_t start = pos - 1;
-    while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
+    while (start > 0 &&
+           (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
       --start;
     size_t length = 0;
     if (!IsWhitespace(DecodeUtf8(text, start, &length))) break;
@@ -69,7 +69,8 @@ AddedVocabulary::AddedVocabulary(std::vector<AddedToken> tokens,
 
 std::optional<int32_t> AddedVocabulary::TokenToId(
     std::string_view content) const {
-  auto it = content_to_id_.find(absl::string_view(content.data(), content.size()));
+  auto it =
+      content_to_id_.find(absl::string_view(content.data(), content.size()));
   if (it == content_to_id_.end()) return std::nullopt;
   return it->second;
 }

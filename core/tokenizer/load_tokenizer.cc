@@ -1,17 +1,12 @@
 #include "core/tokenizer/load_tokenizer.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/file_util.h"
 #include "core/tokenizer/tokenizer_files.h"
 #include "core/tokenizer/tokenizer_json.h"
 #include "core/tokenizer/vocab_txt.h"
@@ -23,38 +18,14 @@ namespace {
 // multilingual model is ~20 MB); a larger file is refused before reading it.
 constexpr int64_t kMaxTokenizerFileBytes = int64_t{256} << 20;
 
-// The file's bytes, or nullopt when it does not exist. Anything else that is
-// not a readable regular file (a directory, a FIFO that would block, no read
-// permission, too large) is an error naming the file.
+// The file's bytes, or nullopt when it does not exist; anything else that
+// is not a readable regular file is an error naming the file.
 absl::StatusOr<std::optional<std::string>> ReadOptionalFile(
     const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    const int err = errno;
-    if (err == ENOENT) return std::optional<std::string>();
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", std::strerror(err)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a regular file"));
-  }
-  if (st.st_size > kMaxTokenizerFileBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.st_size,
-                                                   " bytes, expected at most ",
-                                                   kMaxTokenizerFileBytes));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) {
-    return absl::InternalError(absl::StrCat("reading ", path, " failed"));
-  }
-  return std::optional<std::string>(std::move(bytes).str());
+  absl::StatusOr<std::string> bytes = ReadFile(path, kMaxTokenizerFileBytes);
+  if (absl::IsNotFound(bytes.status())) return std::optional<std::string>();
+  if (!bytes.ok()) return bytes.status();
+  return std::optional<std::string>(*std::move(bytes));
 }
 
 absl::Status InDir(const std::string& model_dir, const absl::Status& status) {

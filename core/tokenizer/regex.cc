@@ -41,14 +41,14 @@ absl::StatusOr<std::shared_ptr<const Regex>> Regex::Create(
   InitializeOnce();
   OnigRegex regex = nullptr;
   OnigErrorInfo error_info;
-  const int r = onig_new(&regex, Bytes(pattern), Bytes(pattern) + pattern.size(),
-                         ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
-                         ONIG_SYNTAX_RUBY, &error_info);
+  const int r = onig_new(&regex, Bytes(pattern),
+                         Bytes(pattern) + pattern.size(), ONIG_OPTION_NONE,
+                         ONIG_ENCODING_UTF8, ONIG_SYNTAX_RUBY, &error_info);
   if (r != ONIG_NORMAL) {
     OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];
     onig_error_code_to_str(message, r, &error_info);
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid regex: ", reinterpret_cast<const char*>(message)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid regex: ", reinterpret_cast<const char*>(message)));
   }
   return std::shared_ptr<const Regex>(new Regex(regex));
 }
@@ -58,9 +58,24 @@ std::string Regex::Escape(std::string_view literal) {
   out.reserve(literal.size() * 2);
   for (char c : literal) {
     switch (c) {
-      case '\\': case '.': case '+': case '*': case '?': case '(': case ')':
-      case '|': case '[': case ']': case '{': case '}': case '^': case '$':
-      case '#': case '&': case '-': case '~':
+      case '\\':
+      case '.':
+      case '+':
+      case '*':
+      case '?':
+      case '(':
+      case ')':
+      case '|':
+      case '[':
+      case ']':
+      case '{':
+      case '}':
+      case '^':
+      case '$':
+      case '#':
+      case '&':
+      case '-':
+      case '~':
         out.push_back('\\');
         out.push_back(c);
         break;

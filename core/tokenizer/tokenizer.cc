@@ -55,8 +55,8 @@ void TruncateLongestFirst(std::vector<EncodingPart>* parts, size_t max_length) {
 }  // namespace
 
 Tokenizer::Tokenizer(TokenizerParts parts) : parts_(std::move(parts)) {
-  added_vocabulary_ = AddedVocabulary(std::move(parts_.added_tokens),
-                                      parts_.normalizer.get());
+  added_vocabulary_ =
+      AddedVocabulary(std::move(parts_.added_tokens), parts_.normalizer.get());
   parts_.added_tokens.clear();
   vocab_size_ = parts_.model->VocabSize();
   for (const AddedToken& token : added_vocabulary_.tokens()) {
@@ -81,14 +81,16 @@ absl::StatusOr<Encoding> Tokenizer::EncodeSequence(std::string_view text,
   for (PreTokenizedText::Split& split : pre_tokenized.splits) {
     if (!split.tokens.has_value()) {
       tokens.clear();
-      if (absl::Status s = parts_.model->Tokenize(split.normalized.get(), &tokens);
+      if (absl::Status s =
+              parts_.model->Tokenize(split.normalized.get(), &tokens);
           !s.ok()) {
         return s;
       }
       split.tokens = std::move(tokens);
     }
     for (ModelToken& token : *split.tokens) {
-      const auto [start, end] = split.normalized.OriginalSpan(token.start, token.end);
+      const auto [start, end] =
+          split.normalized.OriginalSpan(token.start, token.end);
       encoding.ids.push_back(token.id);
       encoding.tokens.push_back(std::move(token.value));
       encoding.offsets.push_back(

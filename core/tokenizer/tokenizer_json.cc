@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
 #include "core/tokenizer/decoders/decoders.h"
 #include "core/tokenizer/json_fields.h"
 #include "core/tokenizer/models/wordpiece.h"
@@ -38,20 +39,15 @@ using Parsed = absl::StatusOr<std::unique_ptr<const T>>;
 template <typename T>
 using Factory = Parsed<T> (*)(const json& object, const std::string& path);
 
-#define RETURN_IF_ERROR_(expr)                     \
-  do {                                             \
-    if (absl::Status s_ = (expr); !s_.ok()) return s_; \
-  } while (0)
-
 absl::StatusOr<const json*> RequiredArray(const json& object,
                                           const std::string& path,
                                           const char* key) {
   absl::StatusOr<const json*> value = jf::Required(object, path, key);
   if (!value.ok()) return value.status();
   if (!(*value)->is_array()) {
-    return jf::Error(jf::Child(path, key),
-                     absl::StrCat("is ", jf::Describe(**value),
-                                  ", expected an array"));
+    return jf::Error(
+        jf::Child(path, key),
+        absl::StrCat("is ", jf::Describe(**value), ", expected an array"));
   }
   return value;
 }
@@ -69,8 +65,9 @@ Parsed<T> ParseComponent(
   if (!type.ok()) return type.status();
   auto it = table.find(*type);
   if (it == table.end()) {
-    return jf::Error(jf::Child(path, "type"),
-                     absl::StrCat("= ", json(*type).dump(), " is not supported"));
+    return jf::Error(
+        jf::Child(path, "type"),
+        absl::StrCat("= ", json(*type).dump(), " is not supported"));
   }
   return it->second(object, path);
 }
@@ -96,23 +93,25 @@ absl::StatusOr<std::shared_ptr<const Regex>> ParsePattern(
                                   "{\"Regex\": ...}"));
   }
   absl::StatusOr<std::shared_ptr<const Regex>> compiled = Regex::Create(regex);
-  if (!compiled.ok()) return jf::Error(pattern_path, compiled.status().message());
+  if (!compiled.ok())
+    return jf::Error(pattern_path, compiled.status().message());
   return compiled;
 }
 
 absl::StatusOr<char32_t> ParseChar(const json& object, const std::string& path,
                                    const char* key, char32_t fallback) {
   std::string text;
-  RETURN_IF_ERROR_(jf::String(object, path, key, &text));
+  RETURN_IF_ERROR(jf::String(object, path, key, &text));
   if (!object.contains(key) || object[key].is_null()) return fallback;
   size_t length = 0;
   if (text.empty() || FirstInvalidUtf8(text) >= 0 ||
       (DecodeUtf8(text, 0, &length), length != text.size())) {
-    return jf::Error(jf::Child(path, key),
-                     absl::StrCat("is ", json(text).dump(
-                                             -1, ' ', false,
-                                             json::error_handler_t::replace),
-                                  ", expected one character"));
+    return jf::Error(
+        jf::Child(path, key),
+        absl::StrCat(
+            "is ",
+            json(text).dump(-1, ' ', false, json::error_handler_t::replace),
+            ", expected one character"));
   }
   return DecodeUtf8(text, 0, &length);
 }
@@ -121,7 +120,7 @@ absl::StatusOr<SplitBehavior> ParseBehavior(const json& object,
                                             const std::string& path,
                                             SplitBehavior fallback) {
   std::string name;
-  RETURN_IF_ERROR_(jf::String(object, path, "behavior", &name));
+  RETURN_IF_ERROR(jf::String(object, path, "behavior", &name));
   if (name.empty()) return fallback;
   static const auto* const kBehaviors =
       new absl::flat_hash_map<std::string, SplitBehavior>{
@@ -132,8 +131,9 @@ absl::StatusOr<SplitBehavior> ParseBehavior(const json& object,
           {"Contiguous", SplitBehavior::kContiguous}};
   auto it = kBehaviors->find(name);
   if (it == kBehaviors->end()) {
-    return jf::Error(jf::Child(path, "behavior"),
-                     absl::StrCat("= ", json(name).dump(), " is not supported"));
+    return jf::Error(
+        jf::Child(path, "behavior"),
+        absl::StrCat("= ", json(name).dump(), " is not supported"));
   }
   return it->second;
 }
@@ -142,10 +142,10 @@ absl::StatusOr<PrependScheme> ParsePrependScheme(const json& object,
                                                  const std::string& path) {
   // Older files: add_prefix_space true/false instead of prepend_scheme.
   std::optional<bool> add_prefix_space;
-  RETURN_IF_ERROR_(
+  RETURN_IF_ERROR(
       jf::OptionalBool(object, path, "add_prefix_space", &add_prefix_space));
   std::string scheme;
-  RETURN_IF_ERROR_(jf::String(object, path, "prepend_scheme", &scheme));
+  RETURN_IF_ERROR(jf::String(object, path, "prepend_scheme", &scheme));
   if (scheme.empty()) {
     return add_prefix_space.value_or(true) ? PrependScheme::kAlways
                                            : PrependScheme::kNever;
@@ -153,8 +153,9 @@ absl::StatusOr<PrependScheme> ParsePrependScheme(const json& object,
   if (scheme == "first") return PrependScheme::kFirst;
   if (scheme == "always") return PrependScheme::kAlways;
   if (scheme == "never") return PrependScheme::kNever;
-  return jf::Error(jf::Child(path, "prepend_scheme"),
-                   absl::StrCat("= ", json(scheme).dump(), " is not supported"));
+  return jf::Error(
+      jf::Child(path, "prepend_scheme"),
+      absl::StrCat("= ", json(scheme).dump(), " is not supported"));
 }
 
 // ---- normalizers ----
@@ -167,93 +168,98 @@ Parsed<Normalizer> MakeUnicode(const json&, const std::string&) {
 }
 
 const absl::flat_hash_map<std::string, Factory<Normalizer>>& NormalizerTable() {
-  static const auto* const table = new absl::flat_hash_map<std::string,
-                                                           Factory<Normalizer>>{
-      {"BertNormalizer",
-       [](const json& o, const std::string& path) -> Parsed<Normalizer> {
-         bool clean_text = true, handle_chinese_chars = true, lowercase = true;
-         std::optional<bool> strip_accents;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "clean_text", &clean_text));
-         RETURN_IF_ERROR_(
-             jf::Bool(o, path, "handle_chinese_chars", &handle_chinese_chars));
-         RETURN_IF_ERROR_(jf::OptionalBool(o, path, "strip_accents", &strip_accents));
-         RETURN_IF_ERROR_(jf::Bool(o, path, "lowercase", &lowercase));
-         return std::make_unique<BertNormalizer>(clean_text, handle_chinese_chars,
-                                                 strip_accents, lowercase);
-       }},
-      {"NFC", MakeUnicode<UnicodeForm::kNfc>},
-      {"NFD", MakeUnicode<UnicodeForm::kNfd>},
-      {"NFKC", MakeUnicode<UnicodeForm::kNfkc>},
-      {"NFKD", MakeUnicode<UnicodeForm::kNfkd>},
-      {"Lowercase",
-       [](const json&, const std::string&) -> Parsed<Normalizer> {
-         return std::make_unique<LowercaseNormalizer>();
-       }},
-      {"StripAccents",
-       [](const json&, const std::string&) -> Parsed<Normalizer> {
-         return std::make_unique<StripAccentsNormalizer>();
-       }},
-      {"Strip",
-       [](const json& o, const std::string& path) -> Parsed<Normalizer> {
-         bool left = true, right = true;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "strip_left", &left));
-         RETURN_IF_ERROR_(jf::Bool(o, path, "strip_right", &right));
-         return std::make_unique<StripNormalizer>(left, right);
-       }},
-      {"Replace",
-       [](const json& o, const std::string& path) -> Parsed<Normalizer> {
-         absl::StatusOr<std::shared_ptr<const Regex>> pattern =
-             ParsePattern(o, path);
-         if (!pattern.ok()) return pattern.status();
-         absl::StatusOr<std::string> content =
-             jf::RequiredString(o, path, "content");
-         if (!content.ok()) return content.status();
-         return std::make_unique<ReplaceNormalizer>(*std::move(pattern),
-                                                    *std::move(content));
-       }},
-      {"Prepend",
-       [](const json& o, const std::string& path) -> Parsed<Normalizer> {
-         absl::StatusOr<std::string> prepend =
-             jf::RequiredString(o, path, "prepend");
-         if (!prepend.ok()) return prepend.status();
-         return std::make_unique<PrependNormalizer>(*std::move(prepend));
-       }},
-      {"Precompiled",
-       [](const json& o, const std::string& path) -> Parsed<Normalizer> {
-         absl::StatusOr<std::string> encoded =
-             jf::RequiredString(o, path, "precompiled_charsmap");
-         if (!encoded.ok()) return encoded.status();
-         std::string bytes;
-         if (!absl::Base64Unescape(*encoded, &bytes)) {
-           return jf::Error(jf::Child(path, "precompiled_charsmap"),
-                            "is not valid base64");
-         }
-         absl::StatusOr<std::unique_ptr<PrecompiledNormalizer>> normalizer =
-             PrecompiledNormalizer::Create(std::move(bytes));
-         if (!normalizer.ok()) {
-           return jf::Error(jf::Child(path, "precompiled_charsmap"),
-                            normalizer.status().message());
-         }
-         return Parsed<Normalizer>(*std::move(normalizer));
-       }},
-      {"Sequence",
-       [](const json& o, const std::string& path) -> Parsed<Normalizer> {
-         absl::StatusOr<const json*> list = RequiredArray(o, path, "normalizers");
-         if (!list.ok()) return list.status();
-         std::vector<std::unique_ptr<const Normalizer>> normalizers;
-         for (size_t i = 0; i < (*list)->size(); ++i) {
-           Parsed<Normalizer> n = ParseNormalizer(
-               (**list)[i], jf::Element(jf::Child(path, "normalizers"), i));
-           if (!n.ok()) return n.status();
-           normalizers.push_back(*std::move(n));
-         }
-         return std::make_unique<SequenceNormalizer>(std::move(normalizers));
-       }},
-  };
+  static const auto* const table =
+      new absl::flat_hash_map<std::string, Factory<Normalizer>>{
+          {"BertNormalizer",
+           [](const json& o, const std::string& path) -> Parsed<Normalizer> {
+             bool clean_text = true, handle_chinese_chars = true,
+                  lowercase = true;
+             std::optional<bool> strip_accents;
+             RETURN_IF_ERROR(jf::Bool(o, path, "clean_text", &clean_text));
+             RETURN_IF_ERROR(jf::Bool(o, path, "handle_chinese_chars",
+                                      &handle_chinese_chars));
+             RETURN_IF_ERROR(
+                 jf::OptionalBool(o, path, "strip_accents", &strip_accents));
+             RETURN_IF_ERROR(jf::Bool(o, path, "lowercase", &lowercase));
+             return std::make_unique<BertNormalizer>(
+                 clean_text, handle_chinese_chars, strip_accents, lowercase);
+           }},
+          {"NFC", MakeUnicode<UnicodeForm::kNfc>},
+          {"NFD", MakeUnicode<UnicodeForm::kNfd>},
+          {"NFKC", MakeUnicode<UnicodeForm::kNfkc>},
+          {"NFKD", MakeUnicode<UnicodeForm::kNfkd>},
+          {"Lowercase",
+           [](const json&, const std::string&) -> Parsed<Normalizer> {
+             return std::make_unique<LowercaseNormalizer>();
+           }},
+          {"StripAccents",
+           [](const json&, const std::string&) -> Parsed<Normalizer> {
+             return std::make_unique<StripAccentsNormalizer>();
+           }},
+          {"Strip",
+           [](const json& o, const std::string& path) -> Parsed<Normalizer> {
+             bool left = true, right = true;
+             RETURN_IF_ERROR(jf::Bool(o, path, "strip_left", &left));
+             RETURN_IF_ERROR(jf::Bool(o, path, "strip_right", &right));
+             return std::make_unique<StripNormalizer>(left, right);
+           }},
+          {"Replace",
+           [](const json& o, const std::string& path) -> Parsed<Normalizer> {
+             absl::StatusOr<std::shared_ptr<const Regex>> pattern =
+                 ParsePattern(o, path);
+             if (!pattern.ok()) return pattern.status();
+             absl::StatusOr<std::string> content =
+                 jf::RequiredString(o, path, "content");
+             if (!content.ok()) return content.status();
+             return std::make_unique<ReplaceNormalizer>(*std::move(pattern),
+                                                        *std::move(content));
+           }},
+          {"Prepend",
+           [](const json& o, const std::string& path) -> Parsed<Normalizer> {
+             absl::StatusOr<std::string> prepend =
+                 jf::RequiredString(o, path, "prepend");
+             if (!prepend.ok()) return prepend.status();
+             return std::make_unique<PrependNormalizer>(*std::move(prepend));
+           }},
+          {"Precompiled",
+           [](const json& o, const std::string& path) -> Parsed<Normalizer> {
+             absl::StatusOr<std::string> encoded =
+                 jf::RequiredString(o, path, "precompiled_charsmap");
+             if (!encoded.ok()) return encoded.status();
+             std::string bytes;
+             if (!absl::Base64Unescape(*encoded, &bytes)) {
+               return jf::Error(jf::Child(path, "precompiled_charsmap"),
+                                "is not valid base64");
+             }
+             absl::StatusOr<std::unique_ptr<PrecompiledNormalizer>> normalizer =
+                 PrecompiledNormalizer::Create(std::move(bytes));
+             if (!normalizer.ok()) {
+               return jf::Error(jf::Child(path, "precompiled_charsmap"),
+                                normalizer.status().message());
+             }
+             return Parsed<Normalizer>(*std::move(normalizer));
+           }},
+          {"Sequence",
+           [](const json& o, const std::string& path) -> Parsed<Normalizer> {
+             absl::StatusOr<const json*> list =
+                 RequiredArray(o, path, "normalizers");
+             if (!list.ok()) return list.status();
+             std::vector<std::unique_ptr<const Normalizer>> normalizers;
+             for (size_t i = 0; i < (*list)->size(); ++i) {
+               Parsed<Normalizer> n = ParseNormalizer(
+                   (**list)[i], jf::Element(jf::Child(path, "normalizers"), i));
+               if (!n.ok()) return n.status();
+               normalizers.push_back(*std::move(n));
+             }
+             return std::make_unique<SequenceNormalizer>(
+                 std::move(normalizers));
+           }},
+      };
   return *table;
 }
 
-Parsed<Normalizer> ParseNormalizer(const json& object, const std::string& path) {
+Parsed<Normalizer> ParseNormalizer(const json& object,
+                                   const std::string& path) {
   return ParseComponent(object, path, NormalizerTable());
 }
 
@@ -264,84 +270,87 @@ Parsed<PreTokenizer> ParsePreTokenizer(const json& object,
 
 const absl::flat_hash_map<std::string, Factory<PreTokenizer>>&
 PreTokenizerTable() {
-  static const auto* const table = new absl::flat_hash_map<
-      std::string, Factory<PreTokenizer>>{
-      {"BertPreTokenizer",
-       [](const json&, const std::string&) -> Parsed<PreTokenizer> {
-         return std::make_unique<BertPreTokenizer>();
-       }},
-      {"ByteLevel",
-       [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
-         bool add_prefix_space = true, use_regex = true;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "add_prefix_space", &add_prefix_space));
-         RETURN_IF_ERROR_(jf::Bool(o, path, "use_regex", &use_regex));
-         return std::make_unique<ByteLevelPreTokenizer>(add_prefix_space,
-                                                        use_regex);
-       }},
-      {"Metaspace",
-       [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
-         absl::StatusOr<char32_t> replacement =
-             ParseChar(o, path, "replacement", U'\u2581');
-         if (!replacement.ok()) return replacement.status();
-         absl::StatusOr<PrependScheme> scheme = ParsePrependScheme(o, path);
-         if (!scheme.ok()) return scheme.status();
-         bool split = true;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "split", &split));
-         return std::make_unique<MetaspacePreTokenizer>(*replacement, *scheme,
-                                                        split);
-       }},
-      {"Whitespace",
-       [](const json&, const std::string&) -> Parsed<PreTokenizer> {
-         return std::make_unique<WhitespacePreTokenizer>();
-       }},
-      {"WhitespaceSplit",
-       [](const json&, const std::string&) -> Parsed<PreTokenizer> {
-         return std::make_unique<WhitespaceSplitPreTokenizer>();
-       }},
-      {"Punctuation",
-       [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
-         absl::StatusOr<SplitBehavior> behavior =
-             ParseBehavior(o, path, SplitBehavior::kIsolated);
-         if (!behavior.ok()) return behavior.status();
-         return std::make_unique<PunctuationPreTokenizer>(*behavior);
-       }},
-      {"Digits",
-       [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
-         bool individual = false;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "individual_digits", &individual));
-         return std::make_unique<DigitsPreTokenizer>(individual);
-       }},
-      {"Split",
-       [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
-         absl::StatusOr<std::shared_ptr<const Regex>> pattern =
-             ParsePattern(o, path);
-         if (!pattern.ok()) return pattern.status();
-         if (!o.contains("behavior")) {
-           return jf::Error(jf::Child(path, "behavior"), "is missing");
-         }
-         absl::StatusOr<SplitBehavior> behavior =
-             ParseBehavior(o, path, SplitBehavior::kRemoved);
-         if (!behavior.ok()) return behavior.status();
-         bool invert = false;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "invert", &invert));
-         return std::make_unique<SplitPreTokenizer>(*std::move(pattern),
-                                                    *behavior, invert);
-       }},
-      {"Sequence",
-       [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
-         absl::StatusOr<const json*> list =
-             RequiredArray(o, path, "pretokenizers");
-         if (!list.ok()) return list.status();
-         std::vector<std::unique_ptr<const PreTokenizer>> items;
-         for (size_t i = 0; i < (*list)->size(); ++i) {
-           Parsed<PreTokenizer> p = ParsePreTokenizer(
-               (**list)[i], jf::Element(jf::Child(path, "pretokenizers"), i));
-           if (!p.ok()) return p.status();
-           items.push_back(*std::move(p));
-         }
-         return std::make_unique<SequencePreTokenizer>(std::move(items));
-       }},
-  };
+  static const auto* const table =
+      new absl::flat_hash_map<std::string, Factory<PreTokenizer>>{
+          {"BertPreTokenizer",
+           [](const json&, const std::string&) -> Parsed<PreTokenizer> {
+             return std::make_unique<BertPreTokenizer>();
+           }},
+          {"ByteLevel",
+           [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
+             bool add_prefix_space = true, use_regex = true;
+             RETURN_IF_ERROR(
+                 jf::Bool(o, path, "add_prefix_space", &add_prefix_space));
+             RETURN_IF_ERROR(jf::Bool(o, path, "use_regex", &use_regex));
+             return std::make_unique<ByteLevelPreTokenizer>(add_prefix_space,
+                                                            use_regex);
+           }},
+          {"Metaspace",
+           [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
+             absl::StatusOr<char32_t> replacement =
+                 ParseChar(o, path, "replacement", U'\u2581');
+             if (!replacement.ok()) return replacement.status();
+             absl::StatusOr<PrependScheme> scheme = ParsePrependScheme(o, path);
+             if (!scheme.ok()) return scheme.status();
+             bool split = true;
+             RETURN_IF_ERROR(jf::Bool(o, path, "split", &split));
+             return std::make_unique<MetaspacePreTokenizer>(*replacement,
+                                                            *scheme, split);
+           }},
+          {"Whitespace",
+           [](const json&, const std::string&) -> Parsed<PreTokenizer> {
+             return std::make_unique<WhitespacePreTokenizer>();
+           }},
+          {"WhitespaceSplit",
+           [](const json&, const std::string&) -> Parsed<PreTokenizer> {
+             return std::make_unique<WhitespaceSplitPreTokenizer>();
+           }},
+          {"Punctuation",
+           [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
+             absl::StatusOr<SplitBehavior> behavior =
+                 ParseBehavior(o, path, SplitBehavior::kIsolated);
+             if (!behavior.ok()) return behavior.status();
+             return std::make_unique<PunctuationPreTokenizer>(*behavior);
+           }},
+          {"Digits",
+           [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
+             bool individual = false;
+             RETURN_IF_ERROR(
+                 jf::Bool(o, path, "individual_digits", &individual));
+             return std::make_unique<DigitsPreTokenizer>(individual);
+           }},
+          {"Split",
+           [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
+             absl::StatusOr<std::shared_ptr<const Regex>> pattern =
+                 ParsePattern(o, path);
+             if (!pattern.ok()) return pattern.status();
+             if (!o.contains("behavior")) {
+               return jf::Error(jf::Child(path, "behavior"), "is missing");
+             }
+             absl::StatusOr<SplitBehavior> behavior =
+                 ParseBehavior(o, path, SplitBehavior::kRemoved);
+             if (!behavior.ok()) return behavior.status();
+             bool invert = false;
+             RETURN_IF_ERROR(jf::Bool(o, path, "invert", &invert));
+             return std::make_unique<SplitPreTokenizer>(*std::move(pattern),
+                                                        *behavior, invert);
+           }},
+          {"Sequence",
+           [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
+             absl::StatusOr<const json*> list =
+                 RequiredArray(o, path, "pretokenizers");
+             if (!list.ok()) return list.status();
+             std::vector<std::unique_ptr<const PreTokenizer>> items;
+             for (size_t i = 0; i < (*list)->size(); ++i) {
+               Parsed<PreTokenizer> p = ParsePreTokenizer(
+                   (**list)[i],
+                   jf::Element(jf::Child(path, "pretokenizers"), i));
+               if (!p.ok()) return p.status();
+               items.push_back(*std::move(p));
+             }
+             return std::make_unique<SequencePreTokenizer>(std::move(items));
+           }},
+      };
   return *table;
 }
 
@@ -377,9 +386,9 @@ absl::StatusOr<SpecialToken> ParseSpecialPair(const json& o,
   if (!v.is_array() || v.size() != 2 || !v[0].is_string() ||
       !v[1].is_number_integer() || v[1].get<int64_t>() < 0 ||
       v[1].get<int64_t>() > INT32_MAX) {
-    return jf::Error(jf::Child(path, key),
-                     absl::StrCat("is ", jf::Describe(v),
-                                  ", expected [token, id]"));
+    return jf::Error(
+        jf::Child(path, key),
+        absl::StrCat("is ", jf::Describe(v), ", expected [token, id]"));
   }
   return SpecialToken{v[0].get<std::string>(),
                       static_cast<int32_t>(v[1].get<int64_t>())};
@@ -414,15 +423,16 @@ absl::StatusOr<std::vector<TemplatePostProcessor::Piece>> ParseTemplate(
     absl::StatusOr<std::string> id = jf::RequiredString(*body, body_path, "id");
     if (!id.ok()) return id.status();
     int64_t type_id = 0;
-    RETURN_IF_ERROR_(jf::Int(*body, body_path, "type_id", &type_id));
+    RETURN_IF_ERROR(jf::Int(*body, body_path, "type_id", &type_id));
     if (type_id < 0 || type_id > INT32_MAX) {
       return jf::Error(jf::Child(body_path, "type_id"), "is out of range");
     }
     piece.type_id = static_cast<uint32_t>(type_id);
     if (piece.is_sequence) {
       if (*id != "A" && *id != "B") {
-        return jf::Error(jf::Child(body_path, "id"),
-                         absl::StrCat("= ", json(*id).dump(), ", expected \"A\" or \"B\""));
+        return jf::Error(
+            jf::Child(body_path, "id"),
+            absl::StrCat("= ", json(*id).dump(), ", expected \"A\" or \"B\""));
       }
       piece.sequence = *id == "A" ? 0 : 1;
     } else {
@@ -456,8 +466,9 @@ PostProcessorTable() {
          absl::StatusOr<SpecialToken> cls = ParseSpecialPair(o, path, "cls");
          if (!cls.ok()) return cls.status();
          bool trim_offsets = true, add_prefix_space = true;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "trim_offsets", &trim_offsets));
-         RETURN_IF_ERROR_(jf::Bool(o, path, "add_prefix_space", &add_prefix_space));
+         RETURN_IF_ERROR(jf::Bool(o, path, "trim_offsets", &trim_offsets));
+         RETURN_IF_ERROR(
+             jf::Bool(o, path, "add_prefix_space", &add_prefix_space));
          return std::make_unique<RobertaPostProcessor>(
              *std::move(sep), *std::move(cls), trim_offsets, add_prefix_space);
        }},
@@ -474,7 +485,8 @@ PostProcessorTable() {
          if (!(*specials)->is_object()) {
            return jf::Error(specials_path, "is not an object");
          }
-         std::vector<std::pair<std::string, TemplatePostProcessor::Special>> table;
+         std::vector<std::pair<std::string, TemplatePostProcessor::Special>>
+             table;
          for (const auto& [key, value] : (*specials)->items()) {
            const std::string entry_path = jf::Child(specials_path, key);
            TemplatePostProcessor::Special special;
@@ -503,7 +515,8 @@ PostProcessorTable() {
            for (const auto& piece : *pieces) {
              if (piece.is_sequence) continue;
              bool found = false;
-             for (const auto& entry : table) found |= entry.first == piece.special_id;
+             for (const auto& entry : table)
+               found |= entry.first == piece.special_id;
              if (!found) {
                return jf::Error(specials_path,
                                 absl::StrCat("has no entry for ",
@@ -517,14 +530,16 @@ PostProcessorTable() {
       {"ByteLevel",
        [](const json& o, const std::string& path) -> Parsed<PostProcessor> {
          bool trim_offsets = true, add_prefix_space = true;
-         RETURN_IF_ERROR_(jf::Bool(o, path, "trim_offsets", &trim_offsets));
-         RETURN_IF_ERROR_(jf::Bool(o, path, "add_prefix_space", &add_prefix_space));
+         RETURN_IF_ERROR(jf::Bool(o, path, "trim_offsets", &trim_offsets));
+         RETURN_IF_ERROR(
+             jf::Bool(o, path, "add_prefix_space", &add_prefix_space));
          return std::make_unique<ByteLevelPostProcessor>(trim_offsets,
                                                          add_prefix_space);
        }},
       {"Sequence",
        [](const json& o, const std::string& path) -> Parsed<PostProcessor> {
-         absl::StatusOr<const json*> list = RequiredArray(o, path, "processors");
+         absl::StatusOr<const json*> list =
+             RequiredArray(o, path, "processors");
          if (!list.ok()) return list.status();
          std::vector<std::unique_ptr<const PostProcessor>> items;
          for (size_t i = 0; i < (*list)->size(); ++i) {
@@ -549,82 +564,84 @@ Parsed<PostProcessor> ParsePostProcessor(const json& object,
 Parsed<Decoder> ParseDecoder(const json& object, const std::string& path);
 
 const absl::flat_hash_map<std::string, Factory<Decoder>>& DecoderTable() {
-  static const auto* const table = new absl::flat_hash_map<std::string,
-                                                           Factory<Decoder>>{
-      {"WordPiece",
-       [](const json& o, const std::string& path) -> Parsed<Decoder> {
-         std::string prefix = "##";
-         bool cleanup = true;
-         RETURN_IF_ERROR_(jf::String(o, path, "prefix", &prefix));
-         RETURN_IF_ERROR_(jf::Bool(o, path, "cleanup", &cleanup));
-         return std::make_unique<WordPieceDecoder>(prefix, cleanup);
-       }},
-      {"ByteLevel",
-       [](const json&, const std::string&) -> Parsed<Decoder> {
-         return std::make_unique<ByteLevelDecoder>();
-       }},
-      {"Metaspace",
-       [](const json& o, const std::string& path) -> Parsed<Decoder> {
-         absl::StatusOr<char32_t> replacement =
-             ParseChar(o, path, "replacement", U'\u2581');
-         if (!replacement.ok()) return replacement.status();
-         absl::StatusOr<PrependScheme> scheme = ParsePrependScheme(o, path);
-         if (!scheme.ok()) return scheme.status();
-         return std::make_unique<MetaspaceDecoder>(*replacement, *scheme);
-       }},
-      {"ByteFallback",
-       [](const json&, const std::string&) -> Parsed<Decoder> {
-         return std::make_unique<ByteFallbackDecoder>();
-       }},
-      {"Fuse",
-       [](const json&, const std::string&) -> Parsed<Decoder> {
-         return std::make_unique<FuseDecoder>();
-       }},
-      {"Strip",
-       [](const json& o, const std::string& path) -> Parsed<Decoder> {
-         absl::StatusOr<char32_t> content = ParseChar(o, path, "content", U' ');
-         if (!content.ok()) return content.status();
-         int64_t start = 0, stop = 0;
-         RETURN_IF_ERROR_(jf::Int(o, path, "start", &start));
-         RETURN_IF_ERROR_(jf::Int(o, path, "stop", &stop));
-         if (start < 0 || stop < 0) {
-           return jf::Error(path, "start and stop must be >= 0");
-         }
-         return std::make_unique<StripDecoder>(*content,
-                                               static_cast<size_t>(start),
-                                               static_cast<size_t>(stop));
-       }},
-      {"Replace",
-       [](const json& o, const std::string& path) -> Parsed<Decoder> {
-         absl::StatusOr<std::shared_ptr<const Regex>> pattern =
-             ParsePattern(o, path);
-         if (!pattern.ok()) return pattern.status();
-         absl::StatusOr<std::string> content =
-             jf::RequiredString(o, path, "content");
-         if (!content.ok()) return content.status();
-         return std::make_unique<ReplaceDecoder>(*std::move(pattern),
-                                                 *std::move(content));
-       }},
-      {"BPEDecoder",
-       [](const json& o, const std::string& path) -> Parsed<Decoder> {
-         std::string suffix = "</w>";
-         RETURN_IF_ERROR_(jf::String(o, path, "suffix", &suffix));
-         return std::make_unique<BpeDecoder>(suffix);
-       }},
-      {"Sequence",
-       [](const json& o, const std::string& path) -> Parsed<Decoder> {
-         absl::StatusOr<const json*> list = RequiredArray(o, path, "decoders");
-         if (!list.ok()) return list.status();
-         std::vector<std::unique_ptr<const Decoder>> items;
-         for (size_t i = 0; i < (*list)->size(); ++i) {
-           Parsed<Decoder> d = ParseDecoder(
-               (**list)[i], jf::Element(jf::Child(path, "decoders"), i));
-           if (!d.ok()) return d.status();
-           items.push_back(*std::move(d));
-         }
-         return std::make_unique<SequenceDecoder>(std::move(items));
-       }},
-  };
+  static const auto* const table =
+      new absl::flat_hash_map<std::string, Factory<Decoder>>{
+          {"WordPiece",
+           [](const json& o, const std::string& path) -> Parsed<Decoder> {
+             std::string prefix = "##";
+             bool cleanup = true;
+             RETURN_IF_ERROR(jf::String(o, path, "prefix", &prefix));
+             RETURN_IF_ERROR(jf::Bool(o, path, "cleanup", &cleanup));
+             return std::make_unique<WordPieceDecoder>(prefix, cleanup);
+           }},
+          {"ByteLevel",
+           [](const json&, const std::string&) -> Parsed<Decoder> {
+             return std::make_unique<ByteLevelDecoder>();
+           }},
+          {"Metaspace",
+           [](const json& o, const std::string& path) -> Parsed<Decoder> {
+             absl::StatusOr<char32_t> replacement =
+                 ParseChar(o, path, "replacement", U'\u2581');
+             if (!replacement.ok()) return replacement.status();
+             absl::StatusOr<PrependScheme> scheme = ParsePrependScheme(o, path);
+             if (!scheme.ok()) return scheme.status();
+             return std::make_unique<MetaspaceDecoder>(*replacement, *scheme);
+           }},
+          {"ByteFallback",
+           [](const json&, const std::string&) -> Parsed<Decoder> {
+             return std::make_unique<ByteFallbackDecoder>();
+           }},
+          {"Fuse",
+           [](const json&, const std::string&) -> Parsed<Decoder> {
+             return std::make_unique<FuseDecoder>();
+           }},
+          {"Strip",
+           [](const json& o, const std::string& path) -> Parsed<Decoder> {
+             absl::StatusOr<char32_t> content =
+                 ParseChar(o, path, "content", U' ');
+             if (!content.ok()) return content.status();
+             int64_t start = 0, stop = 0;
+             RETURN_IF_ERROR(jf::Int(o, path, "start", &start));
+             RETURN_IF_ERROR(jf::Int(o, path, "stop", &stop));
+             if (start < 0 || stop < 0) {
+               return jf::Error(path, "start and stop must be >= 0");
+             }
+             return std::make_unique<StripDecoder>(*content,
+                                                   static_cast<size_t>(start),
+                                                   static_cast<size_t>(stop));
+           }},
+          {"Replace",
+           [](const json& o, const std::string& path) -> Parsed<Decoder> {
+             absl::StatusOr<std::shared_ptr<const Regex>> pattern =
+                 ParsePattern(o, path);
+             if (!pattern.ok()) return pattern.status();
+             absl::StatusOr<std::string> content =
+                 jf::RequiredString(o, path, "content");
+             if (!content.ok()) return content.status();
+             return std::make_unique<ReplaceDecoder>(*std::move(pattern),
+                                                     *std::move(content));
+           }},
+          {"BPEDecoder",
+           [](const json& o, const std::string& path) -> Parsed<Decoder> {
+             std::string suffix = "</w>";
+             RETURN_IF_ERROR(jf::String(o, path, "suffix", &suffix));
+             return std::make_unique<BpeDecoder>(suffix);
+           }},
+          {"Sequence",
+           [](const json& o, const std::string& path) -> Parsed<Decoder> {
+             absl::StatusOr<const json*> list =
+                 RequiredArray(o, path, "decoders");
+             if (!list.ok()) return list.status();
+             std::vector<std::unique_ptr<const Decoder>> items;
+             for (size_t i = 0; i < (*list)->size(); ++i) {
+               Parsed<Decoder> d = ParseDecoder(
+                   (**list)[i], jf::Element(jf::Child(path, "decoders"), i));
+               if (!d.ok()) return d.status();
+               items.push_back(*std::move(d));
+             }
+             return std::make_unique<SequenceDecoder>(std::move(items));
+           }},
+      };
   return *table;
 }
 
@@ -647,22 +664,23 @@ absl::StatusOr<std::vector<AddedToken>> ParseAddedTokens(const json& root) {
     const json& t = (*it)[i];
     if (!t.is_object()) return jf::Error(path, "is not an object");
     AddedToken token;
-    absl::StatusOr<std::string> content = jf::RequiredString(t, path, "content");
+    absl::StatusOr<std::string> content =
+        jf::RequiredString(t, path, "content");
     if (!content.ok()) return content.status();
     token.content = *std::move(content);
     int64_t id = -1;
-    RETURN_IF_ERROR_(jf::Int(t, path, "id", &id));
+    RETURN_IF_ERROR(jf::Int(t, path, "id", &id));
     if (id < 0 || id > INT32_MAX) {
       return jf::Error(jf::Child(path, "id"),
                        absl::StrCat("is ", id, ", expected an id >= 0"));
     }
     token.id = static_cast<int32_t>(id);
-    RETURN_IF_ERROR_(jf::Bool(t, path, "special", &token.special));
+    RETURN_IF_ERROR(jf::Bool(t, path, "special", &token.special));
     token.normalized = !token.special;  // HF's default
-    RETURN_IF_ERROR_(jf::Bool(t, path, "single_word", &token.single_word));
-    RETURN_IF_ERROR_(jf::Bool(t, path, "lstrip", &token.lstrip));
-    RETURN_IF_ERROR_(jf::Bool(t, path, "rstrip", &token.rstrip));
-    RETURN_IF_ERROR_(jf::Bool(t, path, "normalized", &token.normalized));
+    RETURN_IF_ERROR(jf::Bool(t, path, "single_word", &token.single_word));
+    RETURN_IF_ERROR(jf::Bool(t, path, "lstrip", &token.lstrip));
+    RETURN_IF_ERROR(jf::Bool(t, path, "rstrip", &token.rstrip));
+    RETURN_IF_ERROR(jf::Bool(t, path, "normalized", &token.normalized));
     tokens.push_back(std::move(token));
   }
   return tokens;

@@ -285,17 +285,17 @@ std::vector<size_t> GraphemeLengths(std::string_view text) {
   for (size_t pos = 0; pos < text.size();) {
     size_t length = 0;
     const char32_t cp = DecodeUtf8(text, pos, &length);
-    if (pos > 0 &&
-        utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(previous),
-                                         static_cast<utf8proc_int32_t>(cp),
-                                         &state)) {
+    if (pos > 0 && utf8proc_grapheme_break_stateful(
+                       static_cast<utf8proc_int32_t>(previous),
+                       static_cast<utf8proc_int32_t>(cp), &state)) {
       lengths.push_back(pos - cluster_start);
       cluster_start = pos;
     }
     previous = cp;
     pos += length;
   }
-  if (text.size() > cluster_start) lengths.push_back(text.size() - cluster_start);
+  if (text.size() > cluster_start)
+    lengths.push_back(text.size() - cluster_start);
   return lengths;
 }
 

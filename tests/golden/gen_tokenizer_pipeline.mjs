@@ -320,5 +320,48 @@ for (const config of configs) {
   }
   output.tokenizers.push(entry);
 }
+// Decoders on their own: token lists decoded through a tokenizer whose
+// vocabulary is those tokens.
+const decoderTokens = [
+  ['▁Hello', '▁wor', 'ld', '<0x21>', '▁', '<0xE2>', '<0x82>', '<0xAC>', '<0xFF>', 'x', '<0x41>', '<0x4g>', '<s>', '</s>'],
+  ['hello</w>', 'wor', 'ld</w>', 'a', '</w>', '<s>', 'end</w>'],
+  ['  two', 'spaces  ', '__x__', 'plain', '<s>'],
+  ['Ġhello', 'Ġworld', 'Ã©', 'âĤ¬', '!', 'ĠðŁ', 'ĺ', 'Ģ', '<s>'],
+  ['##a', 'b', '##c', ' .', 'don', "'", 't', ' ,', '<s>'],
+];
+const decoderConfigs = [
+  { type: 'ByteFallback' },
+  { type: 'Fuse' },
+  { type: 'Strip', content: ' ', start: 1, stop: 2 },
+  { type: 'Strip', content: '_', start: 2, stop: 1 },
+  { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+  { type: 'Replace', pattern: { Regex: '[a-z]+' }, content: '*' },
+  { type: 'BPEDecoder', suffix: '</w>' },
+  { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+  { type: 'WordPiece', prefix: '##', cleanup: true },
+  { type: 'WordPiece', prefix: '##', cleanup: false },
+  { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
+  { type: 'Metaspace', replacement: '▁', prepend_scheme: 'never', split: true },
+  { type: 'Sequence', decoders: [
+    { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
+    { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+];
+output.decoders = [];
+for (const decoder of decoderConfigs) {
+  for (const tokens of decoderTokens) {
+    const vocab = { '[UNK]': 0 };
+    for (const t of tokens) if (!(t in vocab)) vocab[t] = Object.keys(vocab).length;
+    const json = { version: '1.0', truncation: null, padding: null,
+                   added_tokens: [added('<s>', vocab['<s>'])], normalizer: null, pre_tokenizer: null,
+                   post_processor: null, decoder,
+                   model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##',
+                            max_input_chars_per_word: 100, vocab } };
+    const tok = Tokenizer.fromString(JSON.stringify(json));
+    const ids = tokens.map((t) => vocab[t]);
+    output.decoders.push({ tokenizer: json, ids, decoded: await tok.decode(ids, false),
+                           decoded_skip_special: await tok.decode(ids, true) });
+    ++count;
+  }
+}
 fs.writeFileSync(path.join(here, 'tokenizer_pipeline_golden.json'), JSON.stringify(output) + '\n');
 console.log(`wrote tokenizer_pipeline_golden.json: ${configs.length} tokenizers, ${count} encodings`);

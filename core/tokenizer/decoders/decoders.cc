@@ -76,8 +76,8 @@ std::string CleanUpTokenization(std::string text) {
                               absl::StrReplaceAll(
                                   absl::StrReplaceAll(
                                       absl::StrReplaceAll(
-                                          absl::StrReplaceAll(
-                                              text, {{" .", "."}}),
+                                          absl::StrReplaceAll(text,
+                                                              {{" .", "."}}),
                                           {{" ?", "?"}}),
                                       {{" !", "!"}}),
                                   {{" ,", ","}}),

@@ -92,8 +92,8 @@ absl::Status WordPiece::Finish() {
   }
   auto unk = token_to_id_.find(options_.unk_token);
   if (unk == token_to_id_.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", options_.unk_token, "\" is not in the vocabulary"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", options_.unk_token, "\" is not in the vocabulary"));
   }
   unk_id_ = unk->second;
   return absl::OkStatus();

@@ -49,8 +49,8 @@ void AppendReplacement(std::string_view old_part, std::string_view new_part,
 absl::StatusOr<std::unique_ptr<PrecompiledNormalizer>>
 PrecompiledNormalizer::Create(std::string charsmap) {
   if (charsmap.size() < 4) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "precompiled_charsmap is ", charsmap.size(), " bytes, expected >= 4"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("is ", charsmap.size(), " bytes, expected >= 4"));
   }
   uint32_t trie_size = 0;
   for (int i = 3; i >= 0; --i) {
@@ -58,23 +58,23 @@ PrecompiledNormalizer::Create(std::string charsmap) {
   }
   if (trie_size % 4 != 0 || trie_size > charsmap.size() - 4 || trie_size == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("precompiled_charsmap: trie size ", trie_size,
-                     " does not fit the ", charsmap.size(), " bytes"));
+        absl::StrCat("has a trie size of ", trie_size, " does not fit the ",
+                     charsmap.size(), " bytes"));
   }
   std::unique_ptr<PrecompiledNormalizer> normalizer(new PrecompiledNormalizer);
   normalizer->array_.resize(trie_size / 4);
   for (size_t i = 0; i < normalizer->array_.size(); ++i) {
     uint32_t unit = 0;
     for (int b = 3; b >= 0; --b) {
-      unit = (unit << 8) |
-             static_cast<unsigned char>(charsmap[4 + i * 4 + static_cast<size_t>(b)]);
+      unit = (unit << 8) | static_cast<unsigned char>(
+                               charsmap[4 + i * 4 + static_cast<size_t>(b)]);
     }
     normalizer->array_[i] = unit;
   }
   normalizer->normalized_ = charsmap.substr(4 + trie_size);
   if (FirstInvalidUtf8(normalizer->normalized_) >= 0) {
     return absl::InvalidArgumentError(
-        "precompiled_charsmap: the normalized strings are not valid UTF-8");
+        "has normalized strings that are not valid UTF-8");
   }
   return normalizer;
 }
@@ -112,7 +112,8 @@ void PrecompiledNormalizer::Normalize(NormalizedText* text) const {
   bool modified = false;
   size_t pos = 0;
   for (size_t grapheme_length : GraphemeLengths(s)) {
-    const std::string_view grapheme = std::string_view(s).substr(pos, grapheme_length);
+    const std::string_view grapheme =
+        std::string_view(s).substr(pos, grapheme_length);
     pos += grapheme_length;
     if (grapheme.size() < 6) {
       if (std::optional<std::string_view> norm = Transform(grapheme)) {

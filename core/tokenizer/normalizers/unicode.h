@@ -9,9 +9,7 @@ namespace attnserve::core::tokenizers {
 class UnicodeNormalizer final : public Normalizer {
  public:
   explicit UnicodeNormalizer(UnicodeForm form) : form_(form) {}
-  void Normalize(NormalizedText* text) const override {
-    text->Unicode(form_);
-  }
+  void Normalize(NormalizedText* text) const override { text->Unicode(form_); }
 
  private:
   UnicodeForm form_;

@@ -36,8 +36,9 @@ size_t TemplatePostProcessor::Count(const std::vector<Piece>& pieces) const {
 absl::Status TemplatePostProcessor::ProcessParts(
     std::vector<EncodingPart>* parts, bool add_special_tokens) const {
   if (parts->size() != 1 && parts->size() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "TemplateProcessing got ", parts->size(), " sequences, expected 1 or 2"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("TemplateProcessing got ", parts->size(),
+                     " sequences, expected 1 or 2"));
   }
   const std::vector<Piece>& pieces = parts->size() == 2 ? pair_ : single_;
   std::vector<EncodingPart> out;

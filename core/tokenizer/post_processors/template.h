@@ -17,8 +17,8 @@ class TemplatePostProcessor final : public PostProcessor {
  public:
   struct Piece {
     bool is_sequence = false;
-    int sequence = 0;         // 0 ($A) or 1 ($B), when is_sequence
-    std::string special_id;   // a key of the special tokens otherwise
+    int sequence = 0;        // 0 ($A) or 1 ($B), when is_sequence
+    std::string special_id;  // a key of the special tokens otherwise
     uint32_t type_id = 0;
   };
   struct Special {

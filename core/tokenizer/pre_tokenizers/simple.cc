@@ -10,9 +10,8 @@ namespace {
 void SplitOnChars(PreTokenizedText* text, bool (*is_match)(char32_t),
                   SplitBehavior behavior) {
   text->SplitEach([&](NormalizedText normalized) {
-    return SplitByMatches(normalized,
-                          FindCharMatches(normalized.get(), is_match),
-                          behavior);
+    return SplitByMatches(
+        normalized, FindCharMatches(normalized.get(), is_match), behavior);
   });
 }
 

@@ -26,13 +26,15 @@ nlohmann::json ReadGolden() {
   return nlohmann::json::parse(bytes.str());
 }
 
-void ExpectMatchesRust(const Tokenizer& tokenizer, const nlohmann::json& cases) {
+void ExpectMatchesRust(const Tokenizer& tokenizer,
+                       const nlohmann::json& cases) {
   ASSERT_GE(cases.size(), 60u);
   for (const nlohmann::json& c : cases) {
     const std::string text = c["text"].get<std::string>();
     SCOPED_TRACE("text " + nlohmann::json(text).dump());
-    const auto ids = (c.contains("ids_tokenizers") ? c["ids_tokenizers"] : c["ids"])
-                         .get<std::vector<int32_t>>();
+    const auto ids =
+        (c.contains("ids_tokenizers") ? c["ids_tokenizers"] : c["ids"])
+            .get<std::vector<int32_t>>();
     absl::StatusOr<Encoding> encoding = tokenizer.Encode(text, {});
     ASSERT_TRUE(encoding.ok()) << encoding.status();
     EXPECT_EQ(encoding->ids, ids);
@@ -41,7 +43,8 @@ void ExpectMatchesRust(const Tokenizer& tokenizer, const nlohmann::json& cases) 
                 encoding->tokens[i]);
     }
     if (c.contains("offsets")) {
-      const auto offsets = c["offsets"].get<std::vector<std::vector<uint32_t>>>();
+      const auto offsets =
+          c["offsets"].get<std::vector<std::vector<uint32_t>>>();
       ASSERT_EQ(offsets.size(), encoding->size());
       for (size_t i = 0; i < offsets.size(); ++i) {
         EXPECT_EQ(encoding->offsets[i].start, offsets[i][0]) << "token " << i;
@@ -55,7 +58,8 @@ void ExpectMatchesRust(const Tokenizer& tokenizer, const nlohmann::json& cases) 
     bare.add_special_tokens = false;
     absl::StatusOr<Encoding> no_special = tokenizer.Encode(text, bare);
     ASSERT_TRUE(no_special.ok()) << no_special.status();
-    EXPECT_EQ(no_special->ids, std::vector<int32_t>(ids.begin() + 1, ids.end() - 1));
+    EXPECT_EQ(no_special->ids,
+              std::vector<int32_t>(ids.begin() + 1, ids.end() - 1));
   }
 }
 
@@ -91,8 +95,10 @@ TEST_P(BertGoldenTest, BothRoutesAgreeOnSettings) {
   EXPECT_EQ((*b)->NumSpecialTokens(true), 3u);
   for (const char* token : {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"}) {
     EXPECT_EQ((*a)->TokenToId(token), (*b)->TokenToId(token)) << token;
-    EXPECT_TRUE((*a)->IsSpecialId((*a)->TokenToId(token).value_or(-1))) << token;
-    EXPECT_TRUE((*b)->IsSpecialId((*b)->TokenToId(token).value_or(-1))) << token;
+    EXPECT_TRUE((*a)->IsSpecialId((*a)->TokenToId(token).value_or(-1)))
+        << token;
+    EXPECT_TRUE((*b)->IsSpecialId((*b)->TokenToId(token).value_or(-1)))
+        << token;
   }
   absl::StatusOr<Encoding> pa = (*a)->EncodePair("Hello world", "a pair", {});
   absl::StatusOr<Encoding> pb = (*b)->EncodePair("Hello world", "a pair", {});
@@ -102,7 +108,8 @@ TEST_P(BertGoldenTest, BothRoutesAgreeOnSettings) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, BertGoldenTest,
-                         ::testing::Values("bert-mini-uncased", "bert-mini-cased",
+                         ::testing::Values("bert-mini-uncased",
+                                           "bert-mini-cased",
                                            "bert-mini-uncased-keep-accents"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;

@@ -5,11 +5,13 @@
 // byte offsets into the original text, special-token masks, decode output,
 // text pairs and longest-first truncation.
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/tokenizer/tokenizer_json.h"
+#include "core/tokenizer/unicode.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -32,8 +34,8 @@ const nlohmann::json& Golden() {
 // The golden file names sentencepiece charsmaps ("@nmt_nfkc"); they are in
 // precompiled_charsmaps.json.
 void InsertCharsmaps(nlohmann::json* value) {
-  static const nlohmann::json* const charsmaps = new nlohmann::json(
-      ReadJson("precompiled_charsmaps.json")["charsmaps"]);
+  static const nlohmann::json* const charsmaps =
+      new nlohmann::json(ReadJson("precompiled_charsmaps.json")["charsmaps"]);
   if (value->is_object()) {
     for (auto& [key, item] : value->items()) {
       if (key == "precompiled_charsmap" && item.is_string()) {
@@ -109,7 +111,8 @@ TEST_P(PipelineGoldenTest, EncodesAndDecodesAsHuggingFace) {
     const std::string text = c["text"].get<std::string>();
     const std::string pair = c["pair"].get<std::string>();
     SCOPED_TRACE("pair " + nlohmann::json({text, pair}).dump());
-    absl::StatusOr<Encoding> encoding = (*tokenizer)->EncodePair(text, pair, {});
+    absl::StatusOr<Encoding> encoding =
+        (*tokenizer)->EncodePair(text, pair, {});
     ASSERT_TRUE(encoding.ok()) << encoding.status();
     ExpectEncoding(*encoding, c);
   }
@@ -121,11 +124,73 @@ TEST_P(PipelineGoldenTest, EncodesAndDecodesAsHuggingFace) {
     absl::StatusOr<Encoding> encoding =
         c["pair"].is_null()
             ? (*tokenizer)->Encode(text, options)
-            : (*tokenizer)->EncodePair(text, c["pair"].get<std::string>(),
-                                       options);
+            : (*tokenizer)
+                  ->EncodePair(text, c["pair"].get<std::string>(), options);
     ASSERT_TRUE(encoding.ok()) << encoding.status();
     ExpectEncoding(*encoding, c);
     EXPECT_LE(encoding->size(), options.max_length);
+  }
+}
+
+// Random code points and random bytes through every configuration: invalid
+// UTF-8 is an error naming its offset, valid text never fails, and every
+// token's offsets lie within the text, in order of start per sequence.
+TEST_P(PipelineGoldenTest, RandomTextsKeepOffsetsInRange) {
+  nlohmann::json tokenizer_json = Find(GetParam())["tokenizer"];
+  InsertCharsmaps(&tokenizer_json);
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      ParseTokenizerJson(tokenizer_json.dump());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  std::mt19937 rng(7);
+  const std::vector<std::pair<char32_t, char32_t>> ranges = {
+      {0, 0x7F},        {0x80, 0x7FF},      {0x300, 0x36F},   {0x4E00, 0x4E40},
+      {0xAC00, 0xAC20}, {0x1F300, 0x1F320}, {0xFF00, 0xFF60}, {0x2000, 0x206F}};
+  for (int iteration = 0; iteration < 200; ++iteration) {
+    std::string text;
+    const int length = static_cast<int>(rng() % 24);
+    if (iteration % 4 == 3) {
+      for (int i = 0; i < length; ++i) text.push_back(static_cast<char>(rng()));
+    } else {
+      for (int i = 0; i < length; ++i) {
+        const auto& [lo, hi] = ranges[rng() % ranges.size()];
+        AppendUtf8(lo + static_cast<char32_t>(rng() % (hi - lo + 1)), &text);
+      }
+    }
+    SCOPED_TRACE("text " +
+                 nlohmann::json(text).dump(
+                     -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    absl::StatusOr<Encoding> e = (*tokenizer)->EncodePair(text, "ok", {});
+    if (FirstInvalidUtf8(text) >= 0) {
+      EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+      continue;
+    }
+    ASSERT_TRUE(e.ok()) << e.status();
+    for (size_t i = 0; i < e->size(); ++i) {
+      const size_t limit = e->sequence_ids[i] == 1 ? 2 : text.size();
+      EXPECT_LE(e->offsets[i].start, e->offsets[i].end) << "token " << i;
+      EXPECT_LE(e->offsets[i].end, limit) << "token " << i;
+      if (e->sequence_ids[i] < 0) {
+        EXPECT_EQ(e->special_tokens_mask[i], 1);
+      }
+    }
+  }
+}
+
+TEST(PipelineGoldenDecoderTest, DecodersDecodeAsHuggingFace) {
+  const nlohmann::json& cases = Golden()["decoders"];
+  ASSERT_GE(cases.size(), 50u);
+  for (const nlohmann::json& c : cases) {
+    SCOPED_TRACE("decoder " + c["tokenizer"]["decoder"].dump() + " ids " +
+                 c["ids"].dump());
+    absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+        ParseTokenizerJson(c["tokenizer"].dump());
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+    const auto ids = c["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ((*tokenizer)->Decode(ids, {}), c["decoded"].get<std::string>());
+    DecodeOptions skip;
+    skip.skip_special_tokens = true;
+    EXPECT_EQ((*tokenizer)->Decode(ids, skip),
+              c["decoded_skip_special"].get<std::string>());
   }
 }
 

@@ -19,6 +19,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-grpcio python3-matplotlib libopenblas0-openmp
+  # golden tokenizer data (tests/golden/make_sentencepiece_tokenizer.py)
+  python3-sentencepiece
   curl procps
   # deploy checks: promtool + a real Prometheus for the scrape e2e, yamllint, YAML for python
   # (kubectl with its built-in kustomize comes with the machine image; Debian 12 has none

@@ -16,7 +16,8 @@ an attention mask, the way those files run it:
                         bucketed relative position bias shared by the layers
   models/nomic_bert/    NomicBertModel, bare names, GPT-2 style config keys,
                         rotary on half of each head, SwiGLU (n_inner rounded up to
-                        a multiple of 256), no linear biases, post-LN
+                        a multiple of 256), no linear biases, post-LN, vocab_size
+                        300 rounded up to pad_vocab_size_multiple 64 (320 rows)
   models/modernbert/    ModernBertForMaskedLM, "model."-prefixed names + head;
                         pre-norm without biases, GeGLU, rotary with a global and a
                         local theta, global attention every 2nd layer and a
@@ -294,7 +295,7 @@ def mpnet_config(c):
 
 # -------------------------------------------------------------------- NomicBERT
 NOMIC = dict(hidden=64, heads=4, layers=2, n_inner=200, fraction=0.5, base=1000.0,
-             eps=1e-12, types=2)
+             eps=1e-12, types=2, vocab_multiple=64)
 
 
 def nomic_inner(c):
@@ -302,10 +303,15 @@ def nomic_inner(c):
     return (c["n_inner"] + 255) // 256 * 256
 
 
+def nomic_vocab(c):
+    # NomicBertModel rounds vocab_size up to a multiple of pad_vocab_size_multiple.
+    return (VOCAB + c["vocab_multiple"] - 1) // c["vocab_multiple"] * c["vocab_multiple"]
+
+
 def nomic_weights(gen, c):
     H, I = c["hidden"], nomic_inner(c)
     w = {
-        "embeddings.word_embeddings.weight": normal(gen, VOCAB, H, std=0.5),
+        "embeddings.word_embeddings.weight": normal(gen, nomic_vocab(c), H, std=0.5),
         "embeddings.token_type_embeddings.weight": normal(gen, c["types"], H, std=0.5),
         "emb_ln.weight": normal(gen, H, std=0.1, mean=1.0),
         "emb_ln.bias": normal(gen, H, std=0.1),
@@ -370,7 +376,7 @@ def nomic_config(c):
         "layer_norm_epsilon": c["eps"], "max_trained_positions": 2048,
         "mlp_fc1_bias": False, "mlp_fc2_bias": False, "n_embd": c["hidden"],
         "n_head": c["heads"], "n_inner": c["n_inner"], "n_layer": c["layers"],
-        "n_positions": 2048, "pad_vocab_size_multiple": 64, "parallel_block": False,
+        "n_positions": 2048, "pad_vocab_size_multiple": c["vocab_multiple"], "parallel_block": False,
         "parallel_block_tied_norm": False, "prenorm": False, "qkv_proj_bias": False,
         "reorder_and_upcast_attn": False, "resid_pdrop": 0.0,
         "rotary_emb_base": c["base"], "rotary_emb_fraction": c["fraction"],

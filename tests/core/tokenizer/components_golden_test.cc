@@ -1,7 +1,7 @@
 // The tokenizer pipeline against HF tokenizers (npm `tokenizers`, the Rust
 // library) on small tokenizer.json files that each exercise a normalizer,
 // pre-tokenizer, post-processor, decoder or added-token option
-// (tests/golden/gen_tokenizer_pipeline.mjs): ids, type ids, token strings,
+// (tests/golden/gen_tokenizer_components.mjs): ids, type ids, token strings,
 // byte offsets into the original text, special-token masks, decode output,
 // text pairs and longest-first truncation.
 #include <fstream>
@@ -27,7 +27,7 @@ nlohmann::json ReadJson(const std::string& name) {
 
 const nlohmann::json& Golden() {
   static const nlohmann::json* const golden =
-      new nlohmann::json(ReadJson("tokenizer_pipeline_golden.json"));
+      new nlohmann::json(ReadJson("tokenizer_components_golden.json"));
   return *golden;
 }
 

@@ -11,6 +11,8 @@
 #include "core/base/status_macros.h"
 #include "core/tokenizer/decoders/decoders.h"
 #include "core/tokenizer/json_fields.h"
+#include "core/tokenizer/models/bpe.h"
+#include "core/tokenizer/models/unigram.h"
 #include "core/tokenizer/models/wordpiece.h"
 #include "core/tokenizer/normalizers/bert.h"
 #include "core/tokenizer/normalizers/precompiled.h"
@@ -361,16 +363,19 @@ Parsed<PreTokenizer> ParsePreTokenizer(const json& object,
 
 // ---- models ----
 
+template <typename T>
+Parsed<Model> MakeModel(const json& object, const std::string& path) {
+  absl::StatusOr<std::unique_ptr<T>> model = T::FromJson(object, path);
+  if (!model.ok()) return model.status();
+  return Parsed<Model>(*std::move(model));
+}
+
 const absl::flat_hash_map<std::string, Factory<Model>>& ModelTable() {
   static const auto* const table =
       new absl::flat_hash_map<std::string, Factory<Model>>{
-          {"WordPiece",
-           [](const json& o, const std::string& path) -> Parsed<Model> {
-             absl::StatusOr<std::unique_ptr<WordPiece>> model =
-                 WordPiece::FromJson(o, path);
-             if (!model.ok()) return model.status();
-             return Parsed<Model>(*std::move(model));
-           }},
+          {"WordPiece", MakeModel<WordPiece>},
+          {"BPE", MakeModel<Bpe>},
+          {"Unigram", MakeModel<Unigram>},
       };
   return *table;
 }

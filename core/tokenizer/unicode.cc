@@ -7,6 +7,17 @@
 
 namespace attnserve::core::tokenizers {
 namespace {
+#include "core/tokenizer/unicode_differences.inc"
+}  // namespace
+}  // namespace attnserve::core::tokenizers
+
+namespace attnserve::core::tokenizers {
+namespace {
+
+template <size_t N>
+bool Contains(const char32_t (&sorted)[N], char32_t cp) {
+  return std::binary_search(sorted, sorted + N, cp);
+}
 
 utf8proc_category_t Category(char32_t cp) {
   return utf8proc_category(static_cast<utf8proc_int32_t>(cp));
@@ -213,6 +224,9 @@ bool IsPunctuation(char32_t cp) {
     return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) ||
            (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
   }
+  // HF's tables are of an older Unicode (unicode_differences.inc).
+  if (Contains(kRustPunctuation, cp)) return true;
+  if (Contains(kRustNotPunctuation, cp)) return false;
   switch (Category(cp)) {
     case UTF8PROC_CATEGORY_PC:
     case UTF8PROC_CATEGORY_PD:
@@ -235,6 +249,11 @@ bool IsNumeric(char32_t cp) {
 }
 
 bool IsOther(char32_t cp) {
+  if (cp >= 0x80) {
+    // HF's tables are of an older Unicode (unicode_differences.inc).
+    if (Contains(kRustOther, cp)) return true;
+    if (Contains(kRustNotOther, cp)) return false;
+  }
   const utf8proc_category_t c = Category(cp);
   return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF ||
          c == UTF8PROC_CATEGORY_CO || c == UTF8PROC_CATEGORY_CS;

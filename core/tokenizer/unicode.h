@@ -24,12 +24,13 @@ int64_t FirstInvalidUtf8(std::string_view text);
 
 // Rust char::is_whitespace (the White_Space property).
 bool IsWhitespace(char32_t cp);
-// Rust char::is_alphanumeric-free punctuation test of BertPreTokenizer and
-// Punctuation: ASCII punctuation or a P* category.
+// The punctuation test of BertPreTokenizer and Punctuation: ASCII
+// punctuation or a P* category, as of HF's (older) Unicode tables.
 bool IsPunctuation(char32_t cp);
 // Rust char::is_numeric: categories Nd, Nl, No.
 bool IsNumeric(char32_t cp);
-// unicode_categories' is_other minus Cn: Cc, Cf, Co, Cs.
+// BertNormalizer's is_other: Cc, Cf, Co, Cs (not Cn), as of HF's (older)
+// Unicode tables.
 bool IsOther(char32_t cp);
 // Category Mn.
 bool IsMarkNonspacing(char32_t cp);

@@ -66,28 +66,15 @@ std::string FromUtf8Lossy(std::string_view bytes) {
 }  // namespace
 
 std::string CleanUpTokenization(std::string text) {
-  return absl::StrReplaceAll(
-      absl::StrReplaceAll(
-          absl::StrReplaceAll(
-              absl::StrReplaceAll(
-                  absl::StrReplaceAll(
-                      absl::StrReplaceAll(
-                          absl::StrReplaceAll(
-                              absl::StrReplaceAll(
-                                  absl::StrReplaceAll(
-                                      absl::StrReplaceAll(
-                                          absl::StrReplaceAll(text,
-                                                              {{" .", "."}}),
-                                          {{" ?", "?"}}),
-                                      {{" !", "!"}}),
-                                  {{" ,", ","}}),
-                              {{" ' ", "'"}}),
-                          {{" n't", "n't"}}),
-                      {{" 'm", "'m"}}),
-                  {{" do not", " don't"}}),
-              {{" 's", "'s"}}),
-          {{" 've", "'ve"}}),
-      {{" 're", "'re"}});
+  // In this order, each over the whole text (HF's chained replace calls).
+  static constexpr std::pair<const char*, const char*> kReplacements[] = {
+      {" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
+      {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
+      {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  for (const auto& [from, to] : kReplacements) {
+    text = absl::StrReplaceAll(text, {{from, to}});
+  }
+  return text;
 }
 
 void WordPieceDecoder::DecodeChain(std::vector<std::string>* tokens) const {

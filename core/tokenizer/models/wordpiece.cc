@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
 #include "core/tokenizer/json_fields.h"
 #include "core/tokenizer/unicode.h"
 
@@ -28,17 +29,10 @@ absl::StatusOr<std::unique_ptr<WordPiece>> WordPiece::FromJson(
   std::unique_ptr<WordPiece> wp(new WordPiece);
   Options& o = wp->options_;
   int64_t max_chars = static_cast<int64_t>(o.max_input_chars_per_word);
-  if (absl::Status s = jf::String(model, path, "unk_token", &o.unk_token);
-      !s.ok())
-    return s;
-  if (absl::Status s = jf::String(model, path, "continuing_subword_prefix",
-                                  &o.continuing_subword_prefix);
-      !s.ok())
-    return s;
-  if (absl::Status s =
-          jf::Int(model, path, "max_input_chars_per_word", &max_chars);
-      !s.ok())
-    return s;
+  RETURN_IF_ERROR(jf::String(model, path, "unk_token", &o.unk_token));
+  RETURN_IF_ERROR(jf::String(model, path, "continuing_subword_prefix",
+                             &o.continuing_subword_prefix));
+  RETURN_IF_ERROR(jf::Int(model, path, "max_input_chars_per_word", &max_chars));
   if (max_chars < 0) {
     return jf::Error(jf::Child(path, "max_input_chars_per_word"),
                      absl::StrCat("is ", max_chars, ", expected >= 0"));

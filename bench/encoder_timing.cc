@@ -2,10 +2,12 @@
 // side-by-side comparison in bench/compare_encoder.py:
 //   encoder_timing --model_dir DIR --lengths 128,128,... [--dtype fp32|bf16]
 //                  [--threads 2] [--reps 10]
-//                  [--local_window LEFT,RIGHT]
+//                  [--local_window LEFT,RIGHT] [--pause_ms P]
 // --local_window makes every layer use LOCAL soft attention where the query
 // at position p sees keys p - LEFT .. p + RIGHT (EncodeOptions.attention);
-// without it the model's own global attention runs.
+// without it the model's own global attention runs. --pause_ms sleeps P ms
+// before each timed pass: the encoder as bursty traffic finds it after an idle
+// gap (OpenMP team asleep, caches cold), instead of in a warm loop.
 // Runs two warm-up passes, then `reps` timed passes over one packed batch with
 // the given sequence lengths (random token ids), and prints one JSON line:
 //   {"ms": <median ms>, "min_ms": <fastest pass>, "cpu_ms": <median process
@@ -23,6 +25,7 @@
 #include <ctime>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -52,7 +55,7 @@ double ProcessCpuMs() {
 int main(int argc, char** argv) {
   using namespace attnserve::core;
   std::string model_dir, dtype = "fp32", lengths_flag, local_window_flag;
-  int threads = 2, reps = 10;
+  int threads = 2, reps = 10, pause_ms = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     bool ok = true;
@@ -68,6 +71,8 @@ int main(int argc, char** argv) {
       ok = absl::SimpleAtoi(value, &threads);
     } else if (flag == "--reps") {
       ok = absl::SimpleAtoi(value, &reps);
+    } else if (flag == "--pause_ms") {
+      ok = absl::SimpleAtoi(value, &pause_ms);
     } else {
       return Fail("unknown flag " + flag);
     }
@@ -76,7 +81,8 @@ int main(int argc, char** argv) {
   if (model_dir.empty() || lengths_flag.empty() || reps < 1) {
     return Fail(
         "usage: --model_dir DIR --lengths N,N,... [--dtype fp32|bf16] "
-        "[--threads T] [--reps R] [--local_window LEFT,RIGHT]");
+        "[--threads T] [--reps R] [--local_window LEFT,RIGHT] "
+        "[--pause_ms P]");
   }
   if (dtype != "fp32" && dtype != "bf16")
     return Fail("--dtype is fp32 or bf16");
@@ -116,6 +122,9 @@ int main(int argc, char** argv) {
   std::vector<double> times, cpu_times;
   Tensor hidden;
   for (int i = 0; i < reps + 2; ++i) {
+    if (i >= 2 && pause_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    }
     const double cpu_start = ProcessCpuMs();
     const auto start = std::chrono::steady_clock::now();
     auto out = Encode(**model, batch, options);

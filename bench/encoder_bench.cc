@@ -11,8 +11,8 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "core/bert/demo_model.h"
-#include "core/bert/encoder.h"
+#include "core/models/demo/demo_model.h"
+#include "core/model/encoder_model.h"
 #include "core/dnnl/dnnl_context.h"
 
 namespace attnserve::core {

@@ -29,9 +29,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/base/parallel.h"
-#include "core/bert/encoder.h"
-#include "core/bert/model.h"
 #include "core/dnnl/dnnl_context.h"
+#include "core/model/encoder_model.h"
+#include "core/model/load_model.h"
 
 namespace {
 
@@ -82,12 +82,12 @@ int main(int argc, char** argv) {
     return Fail("--dtype is fp32 or bf16");
   SetComputeThreads(threads);
 
-  auto model = LoadBertModel(model_dir);
+  auto model = LoadEncoderModel(model_dir);
   if (!model.ok()) return Fail(std::string(model.status().message()));
   PackedBatch batch;
   batch.offsets.push_back(0);
   std::mt19937 rng(1);
-  const int32_t vocab = int32_t((*model)->config.vocab_size);
+  const int32_t vocab = int32_t((*model)->info().vocab_size);
   for (absl::string_view part : absl::StrSplit(lengths_flag, ',')) {
     int64_t n = 0;
     if (!absl::SimpleAtoi(part, &n) || n < 1) {

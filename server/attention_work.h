@@ -6,7 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/attention/attention.h"
-#include "core/bert/encoder.h"
+#include "core/model/encoder_model.h"
 #include "server/batch_former.h"
 #include "server/model_registry.h"
 #include "server/proto_convert.h"

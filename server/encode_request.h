@@ -6,8 +6,8 @@
 
 #include "absl/status/statusor.h"
 #include "attnserve/v1/attnserve.pb.h"
-#include "core/bert/encoder.h"
-#include "core/bert/model.h"
+#include "core/model/encoder_model.h"
+#include "core/models/bert/bert_model.h"
 #include "server/encode_work.h"
 #include "server/model_registry.h"
 

@@ -7,8 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/base/tensor.h"
-#include "core/bert/encoder.h"
-#include "core/bert/model.h"
+#include "core/model/encoder_model.h"
+#include "core/models/bert/bert_model.h"
 #include "server/batch_former.h"
 
 namespace attnserve::server {

@@ -5,7 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/bert/demo_model.h"
+#include "core/models/demo/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
 
 namespace attnserve::server {

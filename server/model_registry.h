@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/bert/model.h"
+#include "core/models/bert/bert_model.h"
 #include "core/tokenizer/wordpiece_tokenizer.h"
 #include "server/scheduler.h"
 

@@ -8,7 +8,7 @@
 #include "attnserve/v1/attnserve.pb.h"
 #include "core/attention/attention.h"
 #include "core/base/tensor.h"
-#include "core/bert/encoder.h"
+#include "core/model/encoder_model.h"
 
 namespace attnserve::server {
 

@@ -33,31 +33,17 @@ absl::Status RunAttention(const AttentionImplementation& impl,
   return absl::OkStatus();
 }
 
-namespace {
-
-// Runs the first implementation that supports the validated case.
-absl::Status RunFirstSupporting(const AttentionSpec& spec,
-                                const AttentionInputs& in,
-                                AttentionOutputs* out) {
-  for (const AttentionImplementation* impl : AttentionImplementations()) {
-    if (impl->Supports(spec, in)) return RunAttention(*impl, spec, in, out);
-  }
-  return absl::InternalError("no attention implementation supports this case");
-}
-
-}  // namespace
-
 absl::Status Attend(const AttentionSpec& spec, const AttentionInputs& in,
                     AttentionOutputs* out) {
   RETURN_IF_ERROR(ValidateAttention(spec, in));
-  return RunFirstSupporting(spec, in, out);
+  return RunAttention(SelectAttentionImplementation(spec, in), spec, in, out);
 }
 
 absl::Status AttendUncheckedValues(const AttentionSpec& spec,
                                    const AttentionInputs& in,
                                    AttentionOutputs* out) {
   RETURN_IF_ERROR(ValidateAttentionShapes(spec, in));
-  return RunFirstSupporting(spec, in, out);
+  return RunAttention(SelectAttentionImplementation(spec, in), spec, in, out);
 }
 
 }  // namespace attnserve::core

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/base/tensor.h"
 
 namespace attnserve::core {
@@ -71,6 +72,29 @@ absl::Status AttendUncheckedValues(const AttentionSpec& spec,
                                    const AttentionInputs& in,
                                    AttentionOutputs* out);
 
+// Self-attention straight from an encoder's packed rows, without splitting
+// and merging heads: sequence b's token i is row first_rows[b] + i of qkv,
+// holding its query, key and value for all heads; its output for all heads
+// goes to the same row of out.
+//   qkv: [rows, 3 * heads * head_dim] in `dtype` (FP32 or BF16): columns
+//     part * heads * head_dim + h * head_dim + [0, head_dim) are head h's
+//     query (part 0), key (1) and value (2)
+//   out: [rows, heads * head_dim] in `dtype`: columns h * head_dim + [0,
+//     head_dim) are head h's output
+// Every sequence has `length` tokens. The result equals the implementation's
+// Run on the split [B, H, length, head_dim] tensors with the output converted
+// to `dtype`. Called only where the implementation Supports() those tensors
+// and they have no mask and no key_lengths.
+class PackedRowsSelfAttention {
+ public:
+  virtual ~PackedRowsSelfAttention() = default;
+  virtual void RunOnPackedRows(const AttentionSpec& spec, DType dtype,
+                               const void* qkv,
+                               absl::Span<const int64_t> first_rows,
+                               int64_t length, int64_t heads, int64_t head_dim,
+                               void* out) const = 0;
+};
+
 // One way of computing attention. Implementations are tried in order; the
 // reference, which handles every case, is last.
 class AttentionImplementation {
@@ -85,6 +109,9 @@ class AttentionImplementation {
   // [B, H, Sq, Dv] and, when in.return_weights, out->weights.
   virtual absl::Status Run(const AttentionSpec& spec, const AttentionInputs& in,
                            AttentionOutputs* out) const = 0;
+  // The same computation on an encoder's packed rows, or nullptr when this
+  // implementation only runs on split heads.
+  virtual const PackedRowsSelfAttention* packed_rows() const { return nullptr; }
 };
 
 // Runs one implementation the way Attend does: converts query, key and value

@@ -25,4 +25,12 @@ const AttentionImplementation& ReferenceAttentionImplementation() {
   return *reference;
 }
 
+const AttentionImplementation& SelectAttentionImplementation(
+    const AttentionSpec& spec, const AttentionInputs& in) {
+  for (const AttentionImplementation* impl : AttentionImplementations()) {
+    if (impl->Supports(spec, in)) return *impl;
+  }
+  return ReferenceAttentionImplementation();
+}
+
 }  // namespace attnserve::core

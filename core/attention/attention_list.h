@@ -14,6 +14,12 @@ namespace attnserve::core {
 const std::vector<const AttentionImplementation*>& AttentionImplementations();
 const AttentionImplementation& ReferenceAttentionImplementation();
 
+// The implementation Attend runs for validated inputs: the first in
+// AttentionImplementations() whose Supports() accepts them (never null: the
+// reference accepts everything).
+const AttentionImplementation& SelectAttentionImplementation(
+    const AttentionSpec& spec, const AttentionInputs& in);
+
 }  // namespace attnserve::core
 
 #endif  // ATTNSERVE_CORE_ATTENTION_ATTENTION_LIST_H_

@@ -891,6 +891,15 @@ absl::Status FusedAttention::Run(const AttentionSpec& spec,
   return absl::OkStatus();
 }
 
+void FusedAttention::RunOnPackedRows(const AttentionSpec& spec, DType dtype,
+                                     const void* qkv,
+                                     absl::Span<const int64_t> first_rows,
+                                     int64_t length, int64_t heads,
+                                     int64_t head_dim, void* out) const {
+  FusedSelfAttentionOnPackedRows(spec, dtype, qkv, first_rows, length, heads,
+                                 head_dim, out);
+}
+
 void FusedSelfAttentionOnPackedRows(const AttentionSpec& spec, DType dtype,
                                     const void* qkv,
                                     absl::Span<const int64_t> first_rows,

@@ -17,7 +17,8 @@ namespace attnserve::core {
 // accumulation, the probabilities rounded to BF16 for P V as
 // DenseDnnlAttention does. Any causal / key_lengths / mask, any head_dim and
 // v_dim. Blocks of (batch, head, query rows) are spread over the thread team.
-class FusedAttention : public AttentionImplementation {
+class FusedAttention : public AttentionImplementation,
+                       public PackedRowsSelfAttention {
  public:
   // Which cases Supports() accepts among those the kernel can compute:
   // kWhereFaster only the shapes where it beats DenseDnnlAttention (the
@@ -40,24 +41,20 @@ class FusedAttention : public AttentionImplementation {
                 const AttentionInputs& in) const override;
   absl::Status Run(const AttentionSpec& spec, const AttentionInputs& in,
                    AttentionOutputs* out) const override;
+  // FusedSelfAttentionOnPackedRows.
+  const PackedRowsSelfAttention* packed_rows() const override { return this; }
+  void RunOnPackedRows(const AttentionSpec& spec, DType dtype, const void* qkv,
+                       absl::Span<const int64_t> first_rows, int64_t length,
+                       int64_t heads, int64_t head_dim,
+                       void* out) const override;
 
  private:
   Coverage coverage_;
 };
 
 // FusedAttention's kernel as self-attention straight from an encoder's
-// packed rows, without splitting and merging heads: sequence b's token i is
-// row first_rows[b] + i of qkv, holding its query, key and value for all
-// heads; its output for all heads goes to the same row of out.
-//   qkv: [rows, 3 * heads * head_dim] in `dtype` (FP32 or BF16): columns
-//     part * heads * head_dim + h * head_dim + [0, head_dim) are head h's
-//     query (part 0), key (1) and value (2)
-//   out: [rows, heads * head_dim] in `dtype`: columns h * head_dim + [0,
-//     head_dim) are head h's output
-// Every sequence has `length` tokens. The result equals FusedAttention::Run
-// on the split [B, H, length, head_dim] tensors with the output converted to
-// `dtype`. Call it only where FusedAttention(kWhereFaster).Supports(spec, in)
-// holds for those tensors and in has no mask and no key_lengths.
+// packed rows (layout and conditions: PackedRowsSelfAttention in
+// attention.h).
 void FusedSelfAttentionOnPackedRows(const AttentionSpec& spec, DType dtype,
                                     const void* qkv,
                                     absl::Span<const int64_t> first_rows,

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/bert/demo_model.h"
+#include "core/models/demo/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
 #include "core/tokenizer/tokenizer_files.h"
 #include "core/tokenizer/wordpiece_tokenizer.h"

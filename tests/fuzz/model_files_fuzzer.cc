@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "core/base/tensor.h"
-#include "core/bert/config.h"
+#include "core/models/bert/bert_config.h"
 #include "core/io/safetensors.h"
 #include "tests/fuzz/fuzz_input.h"
 

@@ -13,7 +13,7 @@
 #include "attnserve/v1/attnserve.pb.h"
 #include "core/attention/attention.h"
 #include "core/attention/validate_attention.h"
-#include "core/bert/encoder.h"
+#include "core/model/encoder_model.h"
 #include "google/protobuf/stubs/logging.h"
 #include "server/encode_request.h"
 #include "server/model_registry.h"

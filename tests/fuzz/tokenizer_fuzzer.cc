@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "core/bert/demo_model.h"
+#include "core/models/demo/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
 #include "tests/fuzz/fuzz_input.h"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden data for the BERT loader and encoder tests (tests/core/bert/*_test.cc).
+"""Golden data for the BERT loader and encoder tests (tests/core/models/bert/*_test.cc).
 
 Writes small random BERT checkpoints in Hugging Face layout and the outputs of an
 independent, plain torch BERT (nn.functional ops, float64, padded batch with an

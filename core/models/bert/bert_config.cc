@@ -1,4 +1,4 @@
-#include "core/bert/config.h"
+#include "core/models/bert/bert_config.h"
 
 #include <cmath>
 

@@ -8,10 +8,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "core/bert/demo_model.h"
-#include "core/bert/encoder.h"
-#include "core/bert/model.h"
 #include "core/io/safetensors.h"
+#include "core/model/encoder_model.h"
+#include "core/models/bert/bert_model.h"
+#include "core/models/demo/demo_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

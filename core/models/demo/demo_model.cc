@@ -1,4 +1,4 @@
-#include "core/bert/demo_model.h"
+#include "core/models/demo/demo_model.h"
 
 #include <cstdint>
 #include <utility>

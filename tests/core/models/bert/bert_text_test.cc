@@ -3,9 +3,9 @@
 #include <cmath>
 #include <string>
 
-#include "core/bert/demo_model.h"
-#include "core/bert/encoder.h"
-#include "core/bert/model.h"
+#include "core/model/encoder_model.h"
+#include "core/models/bert/bert_model.h"
+#include "core/models/demo/demo_model.h"
 #include "core/tokenizer/load_bert_tokenizer.h"
 #include "core/tokenizer/tokenizer_files.h"
 #include "core/tokenizer/wordpiece_tokenizer.h"

@@ -1,5 +1,5 @@
-#ifndef ATTNSERVE_CORE_BERT_MODEL_H_
-#define ATTNSERVE_CORE_BERT_MODEL_H_
+#ifndef ATTNSERVE_CORE_MODELS_BERT_BERT_MODEL_H_
+#define ATTNSERVE_CORE_MODELS_BERT_BERT_MODEL_H_
 
 #include <cstdint>
 #include <memory>
@@ -9,15 +9,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/base/tensor.h"
-#include "core/bert/config.h"
 #include "core/dnnl/packed_linear.h"
 #include "core/io/weight_source.h"
+#include "core/layers/pooling.h"
+#include "core/model/encoder_model.h"
+#include "core/models/bert/bert_config.h"
 
 namespace attnserve::core {
-
-// Sentence-embedding pooling over a sequence's token states.
-enum class Pooling { kCls, kMean, kMax };
-absl::string_view PoolingName(Pooling pooling);
 
 struct BertLayerWeights {
   PackedLinear qkv;  // [hidden] -> [3 * hidden]: query, key, value fused
@@ -39,8 +37,9 @@ struct BertWeights {
   std::vector<BertLayerWeights> layers;
 };
 
-// A loaded BERT-family encoder: what the server needs to serve it.
-struct BertModel {
+// A loaded BERT-family encoder (Hugging Face BertModel): learned absolute
+// positions and token types, post-LN layers, GELU feed-forward.
+struct BertModel : EncoderModel {
   BertConfig config;
   BertWeights weights;
   // From sentence-transformers files (modules.json, 1_Pooling/config.json)
@@ -50,6 +49,12 @@ struct BertModel {
   // Longest accepted sequence, special tokens included:
   // max_position_embeddings (a tokenizer's model_max_length may lower it).
   int64_t max_length = 0;
+
+  ModelInfo info() const override;
+  absl::StatusOr<EncoderOutput> Encode(
+      const PackedBatch& batch, const EncodeOptions& options) const override;
+  absl::StatusOr<AttentionOutputs> MultiHeadAttend(
+      const MultiHeadAttendInputs& inputs) const override;
 };
 
 // Builds packed weights from tensors in Hugging Face BertModel layout. Every
@@ -65,21 +70,11 @@ absl::StatusOr<BertWeights> BuildBertWeights(const BertConfig& config,
 absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModel(
     const std::string& directory);
 
-// The sentence-transformers defaults of a model directory.
-struct SentenceTransformersModules {
-  // The Pooling module's folder, e.g. "1_Pooling"; empty when there is none.
-  std::string pooling_path;
-  // A sentence_transformers.models.Normalize module is present.
-  bool normalize = false;
-};
-// Parses the text of modules.json. Pure function.
-absl::StatusOr<SentenceTransformersModules> ParseModulesJson(
-    absl::string_view json_text);
-// Parses the text of a Pooling module's config.json; `file_name` prefixes
-// errors. Pure function.
-absl::StatusOr<Pooling> ParsePoolingConfig(absl::string_view json_text,
-                                           absl::string_view file_name);
+// LoadBertModel's work once the directory is checked (`dir` ends in '/') and
+// its config.json read: the loader of model_type "bert" (load_model.h).
+absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModelFromConfig(
+    const std::string& dir, absl::string_view config_json);
 
 }  // namespace attnserve::core
 
-#endif  // ATTNSERVE_CORE_BERT_MODEL_H_
+#endif  // ATTNSERVE_CORE_MODELS_BERT_BERT_MODEL_H_

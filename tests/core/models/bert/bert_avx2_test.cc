@@ -3,9 +3,9 @@
 // error instead of failing the model load.
 #include <string>
 
-#include "core/bert/encoder.h"
-#include "core/bert/model.h"
 #include "core/io/safetensors.h"
+#include "core/model/encoder_model.h"
+#include "core/models/bert/bert_model.h"
 #include "dnnl.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,5 +1,5 @@
-#ifndef ATTNSERVE_CORE_BERT_DEMO_MODEL_H_
-#define ATTNSERVE_CORE_BERT_DEMO_MODEL_H_
+#ifndef ATTNSERVE_CORE_MODELS_DEMO_DEMO_MODEL_H_
+#define ATTNSERVE_CORE_MODELS_DEMO_DEMO_MODEL_H_
 
 #include <cstdint>
 #include <memory>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/bert/model.h"
+#include "core/models/bert/bert_model.h"
 
 namespace attnserve::core {
 
@@ -34,4 +34,4 @@ absl::StatusOr<std::shared_ptr<const BertModel>> MakeRandomBertModel(
 
 }  // namespace attnserve::core
 
-#endif  // ATTNSERVE_CORE_BERT_DEMO_MODEL_H_
+#endif  // ATTNSERVE_CORE_MODELS_DEMO_DEMO_MODEL_H_

@@ -1,3 +1,5 @@
+#include "core/models/bert/bert_model.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "core/bert/model.h"
+#include "core/model/sentence_transformers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

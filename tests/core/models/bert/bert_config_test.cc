@@ -1,7 +1,8 @@
+#include "core/models/bert/bert_config.h"
+
 #include <random>
 #include <string>
 
-#include "core/bert/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

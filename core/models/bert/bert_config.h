@@ -1,5 +1,5 @@
-#ifndef ATTNSERVE_CORE_BERT_CONFIG_H_
-#define ATTNSERVE_CORE_BERT_CONFIG_H_
+#ifndef ATTNSERVE_CORE_MODELS_BERT_BERT_CONFIG_H_
+#define ATTNSERVE_CORE_MODELS_BERT_BERT_CONFIG_H_
 
 #include <cstdint>
 #include <string>
@@ -43,4 +43,4 @@ absl::StatusOr<BertConfig> ParseBertConfig(absl::string_view json_text);
 
 }  // namespace attnserve::core
 
-#endif  // ATTNSERVE_CORE_BERT_CONFIG_H_
+#endif  // ATTNSERVE_CORE_MODELS_BERT_BERT_CONFIG_H_

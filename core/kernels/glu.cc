@@ -38,7 +38,7 @@ void Rows(const float* in, int64_t ld_in, int64_t rows, int64_t width,
 namespace avx = avx512;
 
 // gelu(x) = x * Phi(x) with erf from Abramowitz & Stegun 7.1.26 (absolute
-// error <= 1.5e-7, the approximation oneDNN's gelu_erf uses).
+// error <= 1.5e-7).
 ATTNSERVE_AVX512 inline __m512 GeluErf16(__m512 x) {
   const __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(float(M_SQRT1_2)));
   const __m512 a = _mm512_abs_ps(z);

@@ -14,8 +14,8 @@ PACKAGES=(
   libabsl-dev grpc-proto
   # compute
   libdnnl-dev ocl-icd-opencl-dev
-  # metrics, text, json
-  prometheus-cpp-dev libutf8proc-dev nlohmann-json3-dev
+  # metrics, text (utf8proc; Oniguruma for tokenizer.json regexes), json
+  prometheus-cpp-dev libutf8proc-dev libonig-dev nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-grpcio python3-matplotlib libopenblas0-openmp

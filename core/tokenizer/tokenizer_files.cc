@@ -494,6 +494,11 @@ absl::StatusOr<TokenizerConfigJson> ParseTokenizerConfigJson(
                    &config.tokenize_chinese_chars);
       !s.ok())
     return s;
+  if (absl::Status s = ReadBool(kTokenizerConfigJson, root, "",
+                                "clean_up_tokenization_spaces",
+                                &config.clean_up_tokenization_spaces);
+      !s.ok())
+    return s;
   auto max_length = root.find("model_max_length");
   if (max_length != root.end() && !max_length->is_null()) {
     if (!max_length->is_number() || max_length->get<double>() < 1 ||

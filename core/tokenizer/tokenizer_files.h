@@ -68,6 +68,8 @@ struct TokenizerConfigJson {
   std::optional<bool> strip_accents;
   bool tokenize_chinese_chars = true;
   int64_t model_max_length = 0;  // 0: unset
+  // transformers' default when absent is false.
+  bool clean_up_tokenization_spaces = false;
   std::optional<std::string> unk_token, cls_token, sep_token, pad_token,
       mask_token;
   std::vector<std::string> additional_special_tokens;

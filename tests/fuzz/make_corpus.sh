@@ -21,7 +21,8 @@ proto() {
   rm -f "$tmp"
 }
 
-mkdir -p $C/proto_request $C/attention_spec $C/tokenizer $C/model_files $C/tokenizer_files
+mkdir -p $C/proto_request $C/attention_spec $C/tokenizer $C/model_files $C/tokenizer_files \
+  $C/tokenizer_model
 find $C -type f ! -name 'crash-*' -delete
 
 # ---- proto_request: 0 Attend, 1 MultiHeadAttend, 2 Encode ----
@@ -79,3 +80,27 @@ seed tokenizer_files tokenizer_json 1 "$GOLDEN/tokenizers/bert-mini-uncased/toke
 seed tokenizer_files tokenizer_config_cased 2 "$GOLDEN/tokenizers/bert-mini-cased/tokenizer_config.json"
 seed tokenizer_files tokenizer_config_tiny 2 "$GOLDEN/tiny_bert/tokenizer_config.json"
 seed tokenizer_files special_tokens_map 3 "$GOLDEN/tokenizers/bert-mini-cased/special_tokens_map.json"
+
+# ---- tokenizer_model: bit 0 BPE/Unigram, bit 1 encode/load, bits 2-3 the fixed model ----
+for v in 0 1 2 3; do
+  printf "\\x$(printf %02x $((v * 4)))abcab\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80x\xf0\x9f\x98\x80\xf0\x9f\x98\x80" \
+    > $C/tokenizer_model/bpe_encode_$v
+  printf "\\x$(printf %02x $((v * 4 + 1)))ab<unk>c\xc3\xa9\xe4\xb8\xadxyz\xf0\x9f\x98\x80\xf0\x9f\x98\x80" \
+    > $C/tokenizer_model/unigram_encode_$v
+done
+# load: model sections of the golden synthetic models and trained tokenizers.
+model_section() {  # NAME SELECTOR PYTHON-EXPRESSION-OF-d
+  /usr/bin/python3 -c "import json, sys; d = json.load(open(sys.argv[1]));
+sys.stdout.buffer.write(bytes([$2]) + json.dumps($3, ensure_ascii=False).encode())" "$4" \
+    > $C/tokenizer_model/$1
+}
+model_section load_bpe_prefix_suffix 2 "[m for m in d['models'] if m['name'] == 'bpe_prefix_suffix'][0]['model']" \
+  "$GOLDEN/tokenizer_models.json"
+model_section load_bpe_byte_fallback 2 "[m for m in d['models'] if m['name'] == 'bpe_byte_fallback'][0]['model']" \
+  "$GOLDEN/tokenizer_models.json"
+model_section load_bpe_legacy 2 "[m for m in d['models'] if m['name'] == 'bpe_legacy_merges'][0]['model']" \
+  "$GOLDEN/tokenizer_models.json"
+model_section load_unigram_bytes 3 "[m for m in d['models'] if m['name'] == 'unigram_byte_fallback'][0]['model']" \
+  "$GOLDEN/tokenizer_models.json"
+model_section load_roberta 2 "d['model']" "$GOLDEN/tokenizers/roberta-bpe/tokenizer.json"
+model_section load_unigram_metaspace 3 "d['model']" "$GOLDEN/tokenizers/unigram-metaspace/tokenizer.json"

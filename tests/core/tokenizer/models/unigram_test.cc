@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/core/tokenizer_model_golden.h"
+#include "tests/core/tokenizer/models/tokenizer_model_golden.h"
 
 namespace attnserve::core::tokenizers {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef ATTNSERVE_TESTS_CORE_TOKENIZER_MODEL_GOLDEN_H_
-#define ATTNSERVE_TESTS_CORE_TOKENIZER_MODEL_GOLDEN_H_
+#ifndef ATTNSERVE_TESTS_CORE_TOKENIZER_MODELS_TOKENIZER_MODEL_GOLDEN_H_
+#define ATTNSERVE_TESTS_CORE_TOKENIZER_MODELS_TOKENIZER_MODEL_GOLDEN_H_
 
 // Golden outputs of Hugging Face tokenizers' models (npm `tokenizers`, the
 // Rust library) on synthetic BPE and Unigram models: tests/golden/
@@ -115,4 +115,4 @@ inline void ExpectMatchesGolden(const Model& model, const nlohmann::json& m,
 
 }  // namespace attnserve::core::tokenizers
 
-#endif  // ATTNSERVE_TESTS_CORE_TOKENIZER_MODEL_GOLDEN_H_
+#endif  // ATTNSERVE_TESTS_CORE_TOKENIZER_MODELS_TOKENIZER_MODEL_GOLDEN_H_

@@ -74,8 +74,8 @@ constexpr int64_t kStreamMaxInFlightResponseBytes = int64_t{64} << 20;
 // vectors, token embeddings and attention maps, FP32.
 int64_t EstimatedResponseBytes(const EncodeWork& work, const ServedModel& model,
                                bool token_embeddings) {
-  const int64_t hidden = model.model->config.hidden_size;
-  const int64_t heads = model.model->config.num_heads;
+  const int64_t hidden = model.info.hidden_size;
+  const int64_t heads = model.info.num_heads;
   const int64_t maps = int64_t(work.options().attention_layers.size());
   int64_t bytes = 0;
   for (const std::vector<int32_t>& ids : work.token_ids()) {

@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/call_reactor.h"
-#include "server/encode_request.h"
-#include "server/encode_work.h"
+#include "server/api/v1/encode_request.h"
+#include "server/infer/encode_work.h"
+#include "server/infer/tokenize.h"
+#include "server/runtime/call_reactor.h"
 
 namespace attnserve::server {
 namespace {
@@ -73,8 +74,8 @@ constexpr int64_t kStreamMaxInFlightResponseBytes = int64_t{64} << 20;
 // vectors, token embeddings and attention maps, FP32.
 int64_t EstimatedResponseBytes(const EncodeWork& work, const ServedModel& model,
                                bool token_embeddings) {
-  const int64_t hidden = model.model->config.hidden_size;
-  const int64_t heads = model.model->config.num_heads;
+  const int64_t hidden = model.info.hidden_size;
+  const int64_t heads = model.info.num_heads;
   const int64_t maps = int64_t(work.options().attention_layers.size());
   int64_t bytes = 0;
   for (const std::vector<int32_t>& ids : work.token_ids()) {
@@ -393,24 +394,17 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
     reactor->Finish(ToGrpcStatus(model.status()));
     return reactor;
   }
-  if (request->texts_size() == 0) {
-    reactor->Finish(ToGrpcStatus(
-        absl::InvalidArgumentError("texts is empty, expected texts")));
+  const std::vector<absl::string_view> texts(request->texts().begin(),
+                                             request->texts().end());
+  absl::StatusOr<std::vector<core::Tokenization>> tokenizations =
+      TokenizeTexts(**model, texts, request->add_special_tokens());
+  if (!tokenizations.ok()) {
+    reactor->Finish(ToGrpcStatus(tokenizations.status()));
     return reactor;
   }
-  core::TokenizeOptions options;
-  options.add_special_tokens = request->add_special_tokens();
-  for (int i = 0; i < request->texts_size(); ++i) {
-    absl::StatusOr<core::Tokenization> tokens =
-        (*model)->tokenizer->Tokenize(request->texts(i), options);
-    if (!tokens.ok()) {
-      reactor->Finish(ToGrpcStatus(absl::Status(
-          tokens.status().code(),
-          absl::StrCat("texts[", i, "]: ", tokens.status().message()))));
-      return reactor;
-    }
+  for (const core::Tokenization& tokenization : *tokenizations) {
     v1::Tokenization* out = response->add_results();
-    for (const core::Token& token : tokens->tokens) {
+    for (const core::Token& token : tokenization.tokens) {
       v1::Token* t = out->add_tokens();
       t->set_id(token.id);
       t->set_text(token.text);
@@ -427,16 +421,16 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::ListModels(
     grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
     v1::ListModelsResponse* response) {
   for (const auto& served : registry_->models()) {
-    const core::BertConfig& config = served->model->config;
+    const core::ModelInfo& model = served->info;
     v1::ModelInfo* info = response->add_models();
     info->set_name(served->name);
-    info->set_architecture(served->architecture);
-    info->set_hidden_size(static_cast<uint32_t>(config.hidden_size));
-    info->set_num_layers(static_cast<uint32_t>(config.num_layers));
-    info->set_num_heads(static_cast<uint32_t>(config.num_heads));
-    info->set_max_length(static_cast<uint32_t>(served->max_length));
-    info->set_vocab_size(static_cast<uint32_t>(config.vocab_size));
-    info->set_default_pooling(PoolingToProto(served->model->default_pooling));
+    info->set_architecture(model.architecture);
+    info->set_hidden_size(static_cast<uint32_t>(model.hidden_size));
+    info->set_num_layers(static_cast<uint32_t>(model.num_layers));
+    info->set_num_heads(static_cast<uint32_t>(model.num_heads));
+    info->set_max_length(static_cast<uint32_t>(model.max_length));
+    info->set_vocab_size(static_cast<uint32_t>(model.vocab_size));
+    info->set_default_pooling(PoolingToProto(model.default_pooling));
   }
   response->set_default_model(registry_->default_name());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

@@ -3,8 +3,8 @@
 
 #include "attnserve/v1/attnserve.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "server/model_registry.h"
-#include "server/shutdown_gate.h"
+#include "server/runtime/model_registry.h"
+#include "server/runtime/shutdown_gate.h"
 
 namespace attnserve::server {
 

@@ -15,6 +15,10 @@ attnserve with its own defaults (no OMP_* / GOMP_* set). A Python grpcio client 
   - idle CPU: the server's user+system ticks from 1 s after the last call, over --idle_window
     seconds, as % of one core.
 Targets: call 1 <= 2x warm p50, calls 2..10 <= 1.2x, idle CPU < 1%.
+With --turns N (needs python3-torch and onnxruntime-node in bench/peers, as
+bench/compare_encoder.py): the same 16-token text through ONNX Runtime in process and through
+attnserve's gRPC in alternating turns of --turn_calls calls, N turns each, the server idle
+while ORT runs (issue 8's latency target measured as traffic arrives): medians of all calls.
 --env NAME=VALUE (repeatable) sets server environment variables, for A/B runs.
 Prints a Markdown table and the raw figures as JSON.
 """
@@ -29,6 +33,7 @@ import time
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SOURCE_DIR / "bench"))
+sys.path.insert(0, str(SOURCE_DIR / "bench" / "peers"))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
 from attnserve_process import AttnServe, metric, scrape  # noqa: E402
@@ -51,6 +56,30 @@ def server_split(before, after):
             "compute_ms": delta("attnserve_compute_duration_seconds_sum", model="minilm")}
 
 
+def alternate_with_ort(args, model_dir, tmp, grpc_call):
+    """ORT and gRPC calls of one 16-token text in alternating turns."""
+    import subprocess
+    import compare_encoder  # torch and the ONNX export; imported only here
+    onnx_path = str(pathlib.Path(tmp) / "minilm.onnx")
+    compare_encoder.export_onnx(str(model_dir), onnx_path)
+    compare_encoder.ort_times(onnx_path, [("1x16", [16])], 3, args.threads)  # installs ORT
+    ort = subprocess.Popen(["node", str(SOURCE_DIR / "bench" / "peers" / "ort_runner.js"),
+                            onnx_path, str(args.threads), "turns", "1", "16"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    ort_ms, grpc_ms = [], []
+    try:
+        for _ in range(args.turns):
+            ort.stdin.write(f"{args.turn_calls}\n")
+            ort.stdin.flush()
+            ort_ms += json.loads(ort.stdout.readline())["ms"]
+            grpc_ms += [grpc_call() for _ in range(args.turn_calls)]
+    finally:
+        ort.stdin.close()
+        ort.wait(timeout=30)
+    return {"ort_p50_ms": statistics.median(ort_ms), "grpc_p50_ms": statistics.median(grpc_ms),
+            "ort_ms": ort_ms, "grpc_ms": grpc_ms}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build_dir", type=pathlib.Path, default=SOURCE_DIR / "build")
@@ -62,6 +91,10 @@ def main():
     parser.add_argument("--idle_window", type=float, default=5.0)
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--label", default="")
+    parser.add_argument("--turns", type=int, default=0)
+    parser.add_argument("--turn_calls", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="--compute_threads of the server and ORT's intra-op threads")
     args = parser.parse_args()
 
     import grpc
@@ -77,7 +110,8 @@ def main():
     for assignment in args.env:
         name, value = assignment.split("=", 1)
         os.environ[name] = value
-    server = AttnServe(args.build_dir, ["--model", f"minilm={model_dir}"], metrics=True)
+    server = AttnServe(args.build_dir, ["--model", f"minilm={model_dir}", "--compute_threads",
+                                        str(args.threads)], metrics=True)
     os.environ.clear()
     os.environ.update(saved_env)
     try:
@@ -104,6 +138,7 @@ def main():
             first = call()
             split.append(server_split(before, scrape(server.metrics_address)))
             after_gap.append([first] + [call() for _ in range(args.calls - 1)])
+        turns = alternate_with_ort(args, model_dir, tmp.name, call) if args.turns else None
         time.sleep(1.0)
         ticks = cpu_ticks(server.process.pid)
         time.sleep(args.idle_window)
@@ -119,13 +154,17 @@ def main():
               "warm_p50_ms": warm_p50, "warm_p90_ms": sorted(warm)[int(0.9 * len(warm))],
               "after_gap_median_ms": per_call, "ratio_to_warm": ratios,
               "call1_server_side_ms": first_split, "warm_server_side_mean_ms": warm_split, "idle_cpu_percent_of_a_core": idle_cpu,
-              "loadavg": os.getloadavg()[0]}
+              "turns": turns, "loadavg": os.getloadavg()[0]}
     print(f"| {args.label or 'attnserve'} | {warm_p50:.2f} | {per_call[0]:.2f} "
           f"({ratios[0]:.2f}x) | {max(ratios[1:10]):.2f}x | "
           f"{' '.join(f'{r:.2f}' for r in ratios[:10])} | "
           f"{first_split['handler_ms']:.2f} / {first_split['queue_ms']:.2f} / "
           f"{first_split['compute_ms']:.2f} | {warm_split['compute_ms']:.2f} | "
           f"{idle_cpu:.2f}% |")
+    if turns:
+        print(f"turns of {args.turn_calls} calls, {args.turns} each: ORT in process p50 "
+              f"{turns['ort_p50_ms']:.2f} ms, attnserve gRPC p50 {turns['grpc_p50_ms']:.2f} ms "
+              f"= {turns['grpc_p50_ms'] / turns['ort_p50_ms']:.2f}x")
     print(json.dumps(result))
 
 

@@ -54,14 +54,14 @@ absl::Status CollectTokenIds(const v1::EncodeRequest& request,
     return absl::InvalidArgumentError("texts is empty; set texts or token_ids");
   }
   token_ids->reserve(std::max(request.texts_size(), request.token_ids_size()));
-  core::TokenizeOptions options;
+  core::tokenizers::EncodeOptions options;
   if (request.truncate()) options.max_length = static_cast<size_t>(max_length);
   for (int i = 0; i < request.texts_size(); ++i) {
     const std::string field = absl::StrCat("texts[", i, "]");
     // An empty text is valid: it encodes to the special tokens alone
     // ([CLS] [SEP]), as sentence-transformers and HF tokenizers do.
-    absl::StatusOr<core::EncodedIds> ids =
-        model.tokenizer->EncodeIds(request.texts(i), options);
+    absl::StatusOr<core::tokenizers::Encoding> ids =
+        model.tokenizer->Encode(request.texts(i), options);
     if (!ids.ok()) {
       return absl::Status(ids.status().code(),
                           absl::StrCat(field, ": ", ids.status().message()));

@@ -208,11 +208,12 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
         absl::InvalidArgumentError("texts is empty, expected texts")));
     return reactor;
   }
-  core::TokenizeOptions options;
+  core::tokenizers::EncodeOptions options;
   options.add_special_tokens = request->add_special_tokens();
+  const core::tokenizers::Tokenizer& tokenizer = *(*model)->tokenizer;
   for (int i = 0; i < request->texts_size(); ++i) {
-    absl::StatusOr<core::Tokenization> tokens =
-        (*model)->tokenizer->Tokenize(request->texts(i), options);
+    absl::StatusOr<core::tokenizers::Encoding> tokens =
+        tokenizer.Encode(request->texts(i), options);
     if (!tokens.ok()) {
       reactor->Finish(ToGrpcStatus(absl::Status(
           tokens.status().code(),
@@ -220,13 +221,18 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
       return reactor;
     }
     v1::Tokenization* out = response->add_results();
-    for (const core::Token& token : tokens->tokens) {
+    for (size_t k = 0; k < tokens->size(); ++k) {
+      const int32_t id = tokens->ids[k];
       v1::Token* t = out->add_tokens();
-      t->set_id(token.id);
-      t->set_text(token.text);
-      t->set_start(token.start);
-      t->set_end(token.end);
-      t->set_special(token.special);
+      t->set_id(id);
+      // The piece as the vocabulary spells it (an added token matched with
+      // lstrip/rstrip keeps its own spelling, not the text around it).
+      t->set_text(std::string(tokenizer.IdToToken(id).value_or("")));
+      t->set_start(tokens->offsets[k].start);
+      t->set_end(tokens->offsets[k].end);
+      // Post-processor tokens and special added tokens found in the text.
+      t->set_special(tokens->special_tokens_mask[k] != 0 ||
+                     tokenizer.IsSpecialId(id));
     }
   }
   reactor->Finish(grpc::Status::OK);

@@ -6,7 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/models/demo/demo_model.h"
-#include "core/tokenizer/load_bert_tokenizer.h"
+#include "core/tokenizer/load_tokenizer.h"
+#include "core/tokenizer/vocab_txt.h"
 
 namespace attnserve::server {
 namespace {
@@ -37,8 +38,8 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
   if (spec.directory.empty()) {
     absl::StatusOr<core::DemoModel> demo = core::MakeDemoModel();
     if (!demo.ok()) return Prefixed(spec.name, demo.status());
-    absl::StatusOr<std::shared_ptr<const core::WordPieceTokenizer>> tokenizer =
-        core::MakeBertTokenizer(demo->vocab);
+    absl::StatusOr<std::unique_ptr<core::tokenizers::Tokenizer>> tokenizer =
+        core::tokenizers::MakeTokenizerFromVocab(demo->vocab, {});
     if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
     served->model = demo->model;
     served->tokenizer = *std::move(tokenizer);
@@ -46,23 +47,23 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
     absl::StatusOr<std::shared_ptr<const core::BertModel>> model =
         core::LoadBertModel(spec.directory);
     if (!model.ok()) return Prefixed(spec.name, model.status());
-    absl::StatusOr<std::shared_ptr<const core::WordPieceTokenizer>> tokenizer =
-        core::LoadBertTokenizer(spec.directory);
+    absl::StatusOr<std::shared_ptr<const core::tokenizers::Tokenizer>>
+        tokenizer = core::tokenizers::LoadTokenizer(spec.directory);
     if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
     served->model = *std::move(model);
     served->tokenizer = *std::move(tokenizer);
   }
   const int64_t model_vocab = served->model->config.vocab_size;
-  if (static_cast<int64_t>(served->tokenizer->vocab_size()) > model_vocab) {
+  if (static_cast<int64_t>(served->tokenizer->VocabSize()) > model_vocab) {
     return absl::InvalidArgumentError(
         absl::StrCat("model ", spec.name, ": the tokenizer has ",
-                     served->tokenizer->vocab_size(),
+                     served->tokenizer->VocabSize(),
                      " tokens but config.json vocab_size is ", model_vocab));
   }
   served->max_length = served->model->max_length;
-  if (served->tokenizer->max_length() > 0) {
+  if (served->tokenizer->model_max_length() > 0) {
     served->max_length =
-        std::min(served->max_length, served->tokenizer->max_length());
+        std::min(served->max_length, served->tokenizer->model_max_length());
   }
   served->architecture = served->model->config.architecture;
   return served;

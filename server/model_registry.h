@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/models/bert/bert_model.h"
-#include "core/tokenizer/wordpiece_tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "server/scheduler.h"
 
 namespace attnserve::server {
@@ -20,7 +20,7 @@ struct ServedModel {
   std::string directory;     // "" for the built-in demo model
   std::string architecture;  // config.json architectures[0], e.g. "BertModel"
   std::shared_ptr<const core::BertModel> model;
-  std::shared_ptr<const core::WordPieceTokenizer> tokenizer;
+  std::shared_ptr<const core::tokenizers::Tokenizer> tokenizer;
   // Longest sequence accepted, special tokens included: the position table,
   // or the tokenizer's model_max_length when that is smaller.
   int64_t max_length = 0;

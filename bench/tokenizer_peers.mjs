@@ -1,8 +1,11 @@
-// Peer timings for bench/tokenizer_bench.cc: the same texts and test model
-// through transformers.js and Hugging Face tokenizers (Rust, npm bindings).
+// Peer timings for bench/tokenizer_bench.cc: the same texts and test models
+// through transformers.js and Hugging Face tokenizers (Rust, npm bindings):
+// the BERT WordPiece model on 64 KB texts, then a WordPiece, a byte-level BPE
+// and a sentencepiece Unigram tokenizer on 1 MB and on one short text.
 // Uses the packages installed for the golden generator:
 //   (cd tests/golden && npm install --ignore-scripts)
 //   node bench/tokenizer_peers.mjs && build/bin/tokenizer_bench
+import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,4 +54,43 @@ async function time(name, fn) {
 for (const [label, text] of [['english', english], ['mixed', mixed]]) {
   await time(`transformers.js ${label}`, async () => js.encode(text).length);
   await time(`tokenizers (Rust) ${label}`, async () => (await rust.encode(text)).getIds().length);
+}
+
+// ---- Whole tokenizers of each model type (bench/tokenizer_bench.cc BM_Pipeline*) ----
+// The trained test tokenizers (tests/golden/tokenizers/): WordPiece, byte-level
+// BPE, sentencepiece Unigram. Throughput on ~1 MB of mixed-language text
+// (tests/golden/tokenizer_corpus.txt repeated, lines joined by spaces) in one
+// call, and the latency of one short text (16 tokens or so; each tokenizer's
+// count is printed). Single thread: one encode call at a time.
+
+const corpusLines = fs.readFileSync(path.join(root, 'tests/golden/tokenizer_corpus.txt'), 'utf8')
+  .split('\n').filter((l) => l);
+let megabyte = '';
+for (let i = 0; Buffer.byteLength(megabyte) < (1 << 20); ++i) megabyte += corpusLines[i % corpusLines.length] + ' ';
+const short = 'The quick brown fox jumps over the lazy dog near the river.';
+
+async function latency(name, fn) {
+  for (let i = 0; i < 200; ++i) await fn();  // warm-up
+  const samples = [];
+  const start = process.hrtime.bigint();
+  while (Number(process.hrtime.bigint() - start) < 2e9) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  samples.sort((a, b) => a - b);
+  console.log(`${name.padEnd(34)} p50 ${samples[samples.length >> 1].toFixed(1).padStart(7)} us ` +
+              `p99 ${samples[Math.floor(samples.length * 0.99)].toFixed(1).padStart(7)} us`);
+}
+
+for (const name of ['wordpiece', 'roberta-bpe', 'xlmr-sentencepiece']) {
+  const rustModel = tokenizers.Tokenizer.fromFile(path.join(modelDir, name, 'tokenizer.json'));
+  const jsModel = await AutoTokenizer.from_pretrained(name);
+  const shortTokens = (await rustModel.encode(short)).getIds().length;
+  console.log(`${name}: 1 MB -> ${(await rustModel.encode(megabyte)).getIds().length} tokens; ` +
+              `short text -> ${shortTokens} tokens`);
+  await time(`tokenizers (Rust) ${name} 1MB`, async () => (await rustModel.encode(megabyte)).getIds().length);
+  await time(`transformers.js ${name} 1MB`, async () => jsModel.encode(megabyte).length);
+  await latency(`tokenizers (Rust) ${name} short`, async () => rustModel.encode(short));
+  await latency(`transformers.js ${name} short`, async () => jsModel.encode(short));
 }

@@ -1,13 +1,20 @@
 #include "server/encoder_service.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/call_reactor.h"
-#include "server/encode_request.h"
-#include "server/encode_work.h"
+#include "server/api/v1/encode_request.h"
+#include "server/infer/encode_work.h"
+#include "server/infer/tokenize.h"
+#include "server/runtime/call_reactor.h"
 
 namespace attnserve::server {
 namespace {
@@ -55,8 +62,45 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
   return work;
 }
 
+// What one EncodeStream keeps in the server: requests read but not yet
+// answered. Past either limit the stream stops reading until answers have
+// been written (gRPC flow control then holds the client back), so a slow
+// reader or a client that never reads holds a bounded amount of memory.
+constexpr int kStreamMaxInFlightRequests = 64;
+// Responses of 64 MiB (the default --max_message_bytes) in flight at most.
+constexpr int64_t kStreamMaxInFlightResponseBytes = int64_t{64} << 20;
+
+// The response size a computed EncodeWork will have, roughly: pooled
+// vectors, token embeddings and attention maps, FP32.
+int64_t EstimatedResponseBytes(const EncodeWork& work, const ServedModel& model,
+                               bool token_embeddings) {
+  const int64_t hidden = model.info.hidden_size;
+  const int64_t heads = model.info.num_heads;
+  const int64_t maps = int64_t(work.options().attention_layers.size());
+  int64_t bytes = 0;
+  for (const std::vector<int32_t>& ids : work.token_ids()) {
+    const int64_t length = int64_t(ids.size());
+    bytes += 4 * (hidden + (token_embeddings ? length * hidden : 0) +
+                  maps * heads * length * length);
+  }
+  return bytes;
+}
+
 // Reads EncodeRequest messages as bytes and writes EncodeResponse bytes (see
-// EncoderServiceImpl::EncodeStream).
+// EncoderServiceImpl::EncodeStream). Pipelined: it keeps reading while
+// earlier requests compute (each is queued on its model's scheduler as it
+// arrives, so a stream's requests batch with each other and with other
+// callers), up to the in-flight limits above, and writes the answers in
+// request order, one write at a time. A request that fails (invalid, or its
+// compute failed) ends the stream with its status once the answers before it
+// are written; the work queued after it is cancelled.
+//
+// Threads: gRPC's reactions (OnReadDone, OnWriteDone, OnCancel, OnDone) and
+// the schedulers' done callbacks (OnComputed) run concurrently; every state
+// change happens under mu_, and gRPC operations are started after it is
+// released (a done callback can run inside Scheduler::Submit). The reactor
+// deletes itself once gRPC has called OnDone and every submitted request's
+// done callback has run.
 class EncodeStreamReactor
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
@@ -67,94 +111,241 @@ class EncodeStreamReactor
         gate_(gate),
         entry_(gate->Enter()) {
     if (!entry_.open()) {
+      finished_ = true;
       Finish(ToGrpcStatus(ShuttingDownError()));
       return;
     }
+    reading_ = true;
     StartRead(&request_bytes_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client finished writing (or went away)
-      Finish(grpc::Status::OK);
+      std::unique_lock<std::mutex> lock(mu_);
+      reading_ = false;
+      reads_done_ = true;
+      Act(Advance(), std::move(lock));
       return;
     }
     ++messages_read_;
-    if (!grpc::SerializationTraits<v1::EncodeRequest>::Deserialize(
-             &request_bytes_, &request_)
-             .ok()) {
-      Finish(grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("EncodeStream message ", messages_read_,
-                       " is not a valid EncodeRequest; string fields (texts, "
-                       "model) must be valid UTF-8")));
-      return;
+    auto answer = std::make_unique<Answer>();
+    Answer* const a = answer.get();
+    std::shared_ptr<EncodeWork> work;
+    Scheduler* scheduler = nullptr;
+    absl::Status refused = Prepare(a, &work, &scheduler);
+    std::unique_lock<std::mutex> lock(mu_);
+    reading_ = false;
+    answers_.push_back(std::move(answer));
+    if (!refused.ok()) {
+      a->status = std::move(refused);
+      a->ready = true;
+      reads_done_ = true;  // nothing after a failed request is read
+    } else {
+      a->work = work;
+      a->scheduler = scheduler;
+      in_flight_bytes_ += a->bytes;
+      ++computing_;
+      if (cancelled_ || finished_) work->MarkCancelled();
+      lock.unlock();
+      scheduler->Submit(std::move(work));  // may run OnComputed inline
+      lock.lock();
     }
-    // Draining: the answers so far were sent; this request and later ones are
-    // refused, so that an open stream does not hold the shutdown open.
-    if (gate_->closed()) {
-      Finish(ToGrpcStatus(ShuttingDownError()));
-      return;
-    }
-    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
-        registry_->Lookup(request_.model());
-    if (!model.ok()) {
-      Finish(ToGrpcStatus(model.status()));
-      return;
-    }
-    response_.Clear();
-    Scheduler* scheduler = (*model)->scheduler;
-    absl::StatusOr<std::shared_ptr<EncodeWork>> work =
-        MakeEncodeWork(request_, *std::move(model), CallDeadline(*context_),
-                       &response_, [this](const absl::Status& status) {
-                         if (status.ok())
-                           WriteResponse();
-                         else
-                           Finish(ToGrpcStatus(status));
-                       });
-    if (!work.ok()) {
-      Finish(ToGrpcStatus(work.status()));
-      return;
-    }
-    submission_.Submit(scheduler, *std::move(work));
+    Act(Advance(), std::move(lock));
   }
 
   void OnWriteDone(bool ok) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    writing_ = false;
+    in_flight_bytes_ -= answers_.front()->bytes;
+    answers_.pop_front();
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                          "the client stopped reading"));
+      Act(FinishUnderLock(grpc::Status(grpc::StatusCode::CANCELLED,
+                                       "the client stopped reading")),
+          std::move(lock));
       return;
     }
-    StartRead(&request_bytes_);
+    Act(Advance(), std::move(lock));
   }
 
-  void OnCancel() override { submission_.Cancel(); }
+  void OnCancel() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cancelled_ = true;
+    Actions actions;
+    actions.cancel = PendingWork();
+    Act(std::move(actions), std::move(lock));
+  }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    grpc_done_ = true;
+    const bool last = computing_ == 0;
+    lock.unlock();
+    if (last) delete this;
+  }
 
  private:
-  void WriteResponse() {
-    bool own_buffer = false;
-    response_bytes_.Clear();  // the serializer needs it empty
-    const grpc::Status serialized =
-        grpc::SerializationTraits<v1::EncodeResponse>::Serialize(
-            response_, &response_bytes_, &own_buffer);
-    if (!serialized.ok()) {
-      Finish(serialized);
+  // One request's answer slot, in request order.
+  struct Answer {
+    v1::EncodeResponse response;
+    absl::Status status;  // the outcome; not OK ends the stream here
+    bool ready = false;   // status (and response, when OK) are final
+    std::shared_ptr<EncodeWork> work;
+    Scheduler* scheduler = nullptr;
+    int64_t bytes = 0;  // estimated response size, counted while in flight
+  };
+
+  // What to do once mu_ is released.
+  struct Actions {
+    Answer* write = nullptr;
+    bool read = false;
+    std::optional<grpc::Status> finish;
+    std::vector<std::pair<Scheduler*, std::shared_ptr<EncodeWork>>> cancel;
+  };
+
+  // Parses and checks the message just read and makes its work; on success
+  // `a` is the answer slot its done callback fills.
+  absl::Status Prepare(Answer* a, std::shared_ptr<EncodeWork>* work,
+                       Scheduler** scheduler) {
+    if (!grpc::SerializationTraits<v1::EncodeRequest>::Deserialize(
+             &request_bytes_, &request_)
+             .ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("EncodeStream message ", messages_read_,
+                       " is not a valid EncodeRequest; string fields (texts, "
+                       "model) must be valid UTF-8"));
+    }
+    // Draining: the answers so far are sent; this request and later ones are
+    // refused, so that an open stream does not hold the shutdown open.
+    if (gate_->closed()) return ShuttingDownError();
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+        registry_->Lookup(request_.model());
+    if (!model.ok()) return model.status();
+    *scheduler = (*model)->scheduler;
+    const bool token_embeddings = request_.return_token_embeddings();
+    absl::StatusOr<std::shared_ptr<EncodeWork>> made = MakeEncodeWork(
+        request_, *model, CallDeadline(*context_), &a->response,
+        [this, a](const absl::Status& status) { OnComputed(a, status); });
+    if (!made.ok()) return made.status();
+    a->bytes = EstimatedResponseBytes(**made, **model, token_embeddings);
+    *work = *std::move(made);
+    return absl::OkStatus();
+  }
+
+  void OnComputed(Answer* a, const absl::Status& status) {
+    std::unique_lock<std::mutex> lock(mu_);
+    a->status = status;
+    a->ready = true;
+    a->work.reset();  // its results are in the response now
+    --computing_;
+    if (grpc_done_) {  // finished and gone on gRPC's side: nothing to write
+      const bool last = computing_ == 0;
+      lock.unlock();
+      if (last) delete this;
       return;
     }
-    StartWrite(&response_bytes_);
+    Act(Advance(), std::move(lock));
+  }
+
+  // The next steps, decided under mu_: write the head answer when it is
+  // ready, end the stream at a failed one or after the last, read on while
+  // under the in-flight limits.
+  Actions Advance() {
+    if (finished_) return {};
+    if (!writing_ && !answers_.empty() && answers_.front()->ready) {
+      Answer* head = answers_.front().get();
+      if (!head->status.ok())
+        return FinishUnderLock(ToGrpcStatus(head->status));
+      writing_ = true;
+      Actions actions;
+      actions.write = head;
+      actions.read = ShouldRead();
+      return actions;
+    }
+    if (answers_.empty() && reads_done_ && !writing_) {
+      return FinishUnderLock(grpc::Status::OK);
+    }
+    Actions actions;
+    actions.read = ShouldRead();
+    return actions;
+  }
+
+  bool ShouldRead() {
+    if (reading_ || reads_done_ || finished_ || cancelled_ ||
+        int(answers_.size()) >= kStreamMaxInFlightRequests ||
+        in_flight_bytes_ >= kStreamMaxInFlightResponseBytes) {
+      return false;
+    }
+    reading_ = true;
+    return true;
+  }
+
+  Actions FinishUnderLock(grpc::Status status) {
+    Actions actions;
+    if (finished_) return actions;
+    finished_ = true;
+    actions.finish = std::move(status);
+    actions.cancel = PendingWork();
+    return actions;
+  }
+
+  // The requests still queued or computing (to cancel).
+  std::vector<std::pair<Scheduler*, std::shared_ptr<EncodeWork>>>
+  PendingWork() {
+    std::vector<std::pair<Scheduler*, std::shared_ptr<EncodeWork>>> pending;
+    for (const auto& a : answers_) {
+      if (!a->ready && a->work != nullptr) {
+        pending.emplace_back(a->scheduler, a->work);
+      }
+    }
+    return pending;
+  }
+
+  // Runs `actions` after releasing `lock`.
+  void Act(Actions actions, std::unique_lock<std::mutex> lock) {
+    lock.unlock();
+    for (auto& [scheduler, work] : actions.cancel) scheduler->Cancel(*work);
+    if (actions.finish.has_value()) {
+      Finish(*actions.finish);
+      return;
+    }
+    if (actions.write != nullptr) {
+      // Only this thread touches response_bytes_ until OnWriteDone.
+      bool own_buffer = false;
+      response_bytes_.Clear();  // the serializer needs it empty
+      const grpc::Status serialized =
+          grpc::SerializationTraits<v1::EncodeResponse>::Serialize(
+              actions.write->response, &response_bytes_, &own_buffer);
+      if (!serialized.ok()) {
+        std::unique_lock<std::mutex> relock(mu_);
+        writing_ = false;
+        Act(FinishUnderLock(serialized), std::move(relock));
+        return;
+      }
+      StartWrite(&response_bytes_);
+    }
+    if (actions.read) StartRead(&request_bytes_);
   }
 
   grpc::CallbackServerContext* const context_;
   const ModelRegistry* const registry_;
   ShutdownGate* const gate_;
   const ShutdownGate::Entry entry_;
+  // Used by one read at a time (OnReadDone runs before the next StartRead).
   grpc::ByteBuffer request_bytes_;
-  grpc::ByteBuffer response_bytes_;
-  int64_t messages_read_ = 0;
   v1::EncodeRequest request_;
-  v1::EncodeResponse response_;
-  CancellableSubmission submission_;  // the latest request's work
+  int64_t messages_read_ = 0;
+  grpc::ByteBuffer response_bytes_;  // the write in progress
+
+  std::mutex mu_;
+  std::deque<std::unique_ptr<Answer>> answers_;  // guarded by mu_
+  int64_t in_flight_bytes_ = 0;                  // guarded by mu_
+  int computing_ = 0;        // submitted, done callback not run; guarded by mu_
+  bool reading_ = false;     // a read is outstanding; guarded by mu_
+  bool writing_ = false;     // a write is outstanding; guarded by mu_
+  bool reads_done_ = false;  // no more reads; guarded by mu_
+  bool finished_ = false;    // Finish called; guarded by mu_
+  bool cancelled_ = false;   // guarded by mu_
+  bool grpc_done_ = false;   // OnDone ran; guarded by mu_
 };
 
 }  // namespace
@@ -203,36 +394,23 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
     reactor->Finish(ToGrpcStatus(model.status()));
     return reactor;
   }
-  if (request->texts_size() == 0) {
-    reactor->Finish(ToGrpcStatus(
-        absl::InvalidArgumentError("texts is empty, expected texts")));
+  const std::vector<absl::string_view> texts(request->texts().begin(),
+                                             request->texts().end());
+  absl::StatusOr<std::vector<Tokenization>> tokenizations =
+      TokenizeTexts(**model, texts, request->add_special_tokens());
+  if (!tokenizations.ok()) {
+    reactor->Finish(ToGrpcStatus(tokenizations.status()));
     return reactor;
   }
-  core::tokenizers::EncodeOptions options;
-  options.add_special_tokens = request->add_special_tokens();
-  const core::tokenizers::Tokenizer& tokenizer = *(*model)->tokenizer;
-  for (int i = 0; i < request->texts_size(); ++i) {
-    absl::StatusOr<core::tokenizers::Encoding> tokens =
-        tokenizer.Encode(request->texts(i), options);
-    if (!tokens.ok()) {
-      reactor->Finish(ToGrpcStatus(absl::Status(
-          tokens.status().code(),
-          absl::StrCat("texts[", i, "]: ", tokens.status().message()))));
-      return reactor;
-    }
+  for (const Tokenization& tokenization : *tokenizations) {
     v1::Tokenization* out = response->add_results();
-    for (size_t k = 0; k < tokens->size(); ++k) {
-      const int32_t id = tokens->ids[k];
+    for (const TokenPiece& token : tokenization) {
       v1::Token* t = out->add_tokens();
-      t->set_id(id);
-      // The piece as the vocabulary spells it (an added token matched with
-      // lstrip/rstrip keeps its own spelling, not the text around it).
-      t->set_text(std::string(tokenizer.IdToToken(id).value_or("")));
-      t->set_start(tokens->offsets[k].start);
-      t->set_end(tokens->offsets[k].end);
-      // Post-processor tokens and special added tokens found in the text.
-      t->set_special(tokens->special_tokens_mask[k] != 0 ||
-                     tokenizer.IsSpecialId(id));
+      t->set_id(token.id);
+      t->set_text(token.text);
+      t->set_start(token.start);
+      t->set_end(token.end);
+      t->set_special(token.special);
     }
   }
   reactor->Finish(grpc::Status::OK);
@@ -243,16 +421,16 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::ListModels(
     grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
     v1::ListModelsResponse* response) {
   for (const auto& served : registry_->models()) {
-    const core::BertConfig& config = served->model->config;
+    const core::ModelInfo& model = served->info;
     v1::ModelInfo* info = response->add_models();
     info->set_name(served->name);
-    info->set_architecture(served->architecture);
-    info->set_hidden_size(static_cast<uint32_t>(config.hidden_size));
-    info->set_num_layers(static_cast<uint32_t>(config.num_layers));
-    info->set_num_heads(static_cast<uint32_t>(config.num_heads));
-    info->set_max_length(static_cast<uint32_t>(served->max_length));
-    info->set_vocab_size(static_cast<uint32_t>(config.vocab_size));
-    info->set_default_pooling(PoolingToProto(served->model->default_pooling));
+    info->set_architecture(model.architecture);
+    info->set_hidden_size(static_cast<uint32_t>(model.hidden_size));
+    info->set_num_layers(static_cast<uint32_t>(model.num_layers));
+    info->set_num_heads(static_cast<uint32_t>(model.num_heads));
+    info->set_max_length(static_cast<uint32_t>(model.max_length));
+    info->set_vocab_size(static_cast<uint32_t>(model.vocab_size));
+    info->set_default_pooling(PoolingToProto(model.default_pooling));
   }
   response->set_default_model(registry_->default_name());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

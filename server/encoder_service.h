@@ -3,8 +3,8 @@
 
 #include "attnserve/v1/attnserve.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "server/model_registry.h"
-#include "server/shutdown_gate.h"
+#include "server/runtime/model_registry.h"
+#include "server/runtime/shutdown_gate.h"
 
 namespace attnserve::server {
 
@@ -27,10 +27,12 @@ class EncoderServiceImpl final
   grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* context,
                                    const v1::EncodeRequest* request,
                                    v1::EncodeResponse* response) override;
-  // One response per request, in order. The next request is read only after
-  // the previous response was written, so a slow reader holds at most one
-  // request and one response in the server. An invalid request, or a message
-  // that is not an EncodeRequest, ends the stream with its error status.
+  // One response per request, in order. Pipelined: requests are read and
+  // queued while earlier ones compute, up to 64 requests (and ~64 MiB of
+  // responses) in flight per stream, so a stream's requests batch together;
+  // past that the stream stops reading until answers are written. An invalid
+  // request, or a message that is not an EncodeRequest, ends the stream with
+  // its error status after the answers before it.
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncodeStream(
       grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,

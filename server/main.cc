@@ -33,17 +33,17 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/attention_service.h"
-#include "server/attention_work.h"
-#include "server/compute_executor.h"
-#include "server/encode_work.h"
+#include "server/api/v1/attention_service.h"
+#include "server/api/v1/proto_convert.h"
 #include "server/encoder_service.h"
-#include "server/metrics.h"
-#include "server/model_registry.h"
-#include "server/proto_convert.h"
-#include "server/scheduler.h"
-#include "server/scheduler_metrics.h"
-#include "server/shutdown_gate.h"
+#include "server/infer/attention_work.h"
+#include "server/infer/encode_work.h"
+#include "server/metrics/metrics.h"
+#include "server/metrics/scheduler_metrics.h"
+#include "server/runtime/model_registry.h"
+#include "server/runtime/shutdown_gate.h"
+#include "server/scheduling/compute_executor.h"
+#include "server/scheduling/scheduler.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
           "gRPC listen address host:port; port 0 picks a free port (printed at "
@@ -277,16 +277,15 @@ int Serve() {
       Log("%s", std::string(model.status().message()).c_str());
       return 1;
     }
-    const core::BertConfig& config = (*model)->model->config;
+    const core::ModelInfo& info = (*model)->info;
     Log("model %s loaded in %.2f s: %s, %lld layers, hidden %lld, %lld heads, "
         "max length %lld",
         (*model)->name.c_str(), absl::ToDoubleSeconds(absl::Now() - start),
-        (*model)->architecture.c_str(),
-        static_cast<long long>(config.num_layers),
-        static_cast<long long>(config.hidden_size),
-        static_cast<long long>(config.num_heads),
-        static_cast<long long>((*model)->max_length));
-    metrics.SetModelInfo((*model)->name, (*model)->architecture);
+        info.architecture.c_str(), static_cast<long long>(info.num_layers),
+        static_cast<long long>(info.hidden_size),
+        static_cast<long long>(info.num_heads),
+        static_cast<long long>(info.max_length));
+    metrics.SetModelInfo((*model)->name, info.architecture);
     loaded.push_back(*std::move(model));
   }
 
@@ -327,10 +326,10 @@ int Serve() {
     return 2;
   }
   for (const std::shared_ptr<ServedModel>& model : loaded) {
-    const core::BertModel* bert = model->model.get();
+    const core::EncoderModel* encoder = model->encoder.get();
     absl::StatusOr<std::unique_ptr<Scheduler>> scheduler =
-        make_scheduler(model->name, [bert](const Batch& batch) {
-          return ComputeEncodeBatch(*bert, batch);
+        make_scheduler(model->name, [encoder](const Batch& batch) {
+          return ComputeEncodeBatch(*encoder, batch);
         });
     if (!scheduler.ok()) {
       Log("%s", std::string(scheduler.status().message()).c_str());

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "core/base/dtype.h"
+
 namespace attnserve::core {
 
 // The activation of a gated linear unit.
@@ -26,11 +28,17 @@ enum class GluActivatedHalf { kFirst, kSecond };
 //        [width, 2 * width) the second
 //   out: [rows, ld_out] FP32; columns [0, width) get
 //        act(activated half) * (other half)
-// out may alias in (ld_out == ld_in): each row's output columns are written
-// only after they are read.
+// out may alias in (ld_out == ld_in, FP32 out): each row's output columns are
+// written only after they are read.
 void GatedActivation(const float* in, int64_t ld_in, int64_t rows,
                      int64_t width, GluActivation activation,
                      GluActivatedHalf activated, float* out, int64_t ld_out);
+
+// The same with a BF16 result (the BF16 compute path: the up projection is
+// kept in FP32 and rounded once, after the product), round to nearest even.
+void GatedActivation(const float* in, int64_t ld_in, int64_t rows,
+                     int64_t width, GluActivation activation,
+                     GluActivatedHalf activated, BF16* out, int64_t ld_out);
 
 // Scalar reference for tests: the same in double, from the definitions
 // (erf, tanh, exp of the standard library).

@@ -10,6 +10,9 @@
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
 #include "core/models/bert/bert_model.h"
+#include "core/models/modern_bert/modern_bert_model.h"
+#include "core/models/mpnet/mpnet_model.h"
+#include "core/models/nomic_bert/nomic_bert_model.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve::core {
@@ -31,6 +34,13 @@ absl::Status Error(absl::string_view message) {
 absl::Span<const ModelLoader> ModelLoaders() {
   static const ModelLoader kLoaders[] = {
       {"bert", "Bert", &LoadBert},
+      // RoBERTa, XLM-R, CamemBERT: BERT layers with a position offset.
+      {"roberta", "Roberta", &LoadBert},
+      {"xlm-roberta", "XLMRoberta", &LoadBert},
+      {"camembert", "Camembert", &LoadBert},
+      {"mpnet", "MPNet", &LoadMpnetModel},
+      {"nomic_bert", "NomicBert", &LoadNomicBertModel},
+      {"modernbert", "ModernBert", &LoadModernBertModel},
   };
   return kLoaders;
 }

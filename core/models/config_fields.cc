@@ -6,7 +6,7 @@
 
 namespace attnserve::core {
 
-absl::Status ConfigError(absl::string_view message) {
+absl::Status ConfigFieldError(absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("config.json: ", message));
 }
 
@@ -14,17 +14,17 @@ absl::StatusOr<ConfigFields> ConfigFields::Parse(absl::string_view json_text) {
   ConfigFields fields;
   fields.json_ = nlohmann::json::parse(json_text.begin(), json_text.end(),
                                        nullptr, /*allow_exceptions=*/false);
-  if (fields.json_.is_discarded()) return ConfigError("not valid JSON");
-  if (!fields.json_.is_object()) return ConfigError("not a JSON object");
+  if (fields.json_.is_discarded()) return ConfigFieldError("not valid JSON");
+  if (!fields.json_.is_object()) return ConfigFieldError("not a JSON object");
   auto arch = fields.json_.find("architectures");
   if (arch != fields.json_.end() && !arch->is_null()) {
     bool strings = arch->is_array();
     for (const nlohmann::json& a : *arch) strings = strings && a.is_string();
-    if (!strings) return ConfigError("architectures is not a list of strings");
+    if (!strings) return ConfigFieldError("architectures is not a list of strings");
   }
   auto type = fields.json_.find("model_type");
   if (type != fields.json_.end()) {
-    if (!type->is_string()) return ConfigError("model_type is not a string");
+    if (!type->is_string()) return ConfigFieldError("model_type is not a string");
     fields.model_type_ = type->get<std::string>();
   }
   return fields;
@@ -58,7 +58,7 @@ absl::Status ConfigFields::Int(const char* name, int64_t fallback, int64_t min,
     ok = v.get<int64_t>() >= min && v.get<int64_t>() <= max;
   }
   if (!ok) {
-    return ConfigError(absl::StrCat(name, " is ", v.dump(),
+    return ConfigFieldError(absl::StrCat(name, " is ", v.dump(),
                                     ", expected an integer in [", min, ", ",
                                     max, "]"));
   }
@@ -75,7 +75,7 @@ absl::Status ConfigFields::Number(const char* name, double fallback, double min,
   const nlohmann::json& v = json_[name];
   if (!v.is_number() || !std::isfinite(v.get<double>()) ||
       v.get<double>() < min || v.get<double>() > max) {
-    return ConfigError(absl::StrCat(name, " is ", v.dump(),
+    return ConfigFieldError(absl::StrCat(name, " is ", v.dump(),
                                     ", expected a number in [", min, ", ", max,
                                     "]"));
   }
@@ -91,7 +91,7 @@ absl::Status ConfigFields::Bool(const char* name, bool fallback,
   }
   const nlohmann::json& v = json_[name];
   if (!v.is_boolean()) {
-    return ConfigError(
+    return ConfigFieldError(
         absl::StrCat(name, " is ", v.dump(), ", expected true or false"));
   }
   *out = v.get<bool>();
@@ -106,7 +106,7 @@ absl::Status ConfigFields::String(const char* name, absl::string_view fallback,
   }
   const nlohmann::json& v = json_[name];
   if (!v.is_string()) {
-    return ConfigError(
+    return ConfigFieldError(
         absl::StrCat(name, " is ", v.dump(), ", expected a string"));
   }
   *out = v.get<std::string>();
@@ -117,7 +117,7 @@ absl::Status ConfigFields::Require(const char* name,
                                    const nlohmann::json& supported,
                                    absl::string_view why) const {
   if (IsNull(name) || json_[name] == supported) return absl::OkStatus();
-  return ConfigError(absl::StrCat(name, " is ", json_[name].dump(),
+  return ConfigFieldError(absl::StrCat(name, " is ", json_[name].dump(),
                                   ", expected ", supported.dump(), " (", why,
                                   ")"));
 }

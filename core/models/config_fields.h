@@ -12,7 +12,7 @@
 namespace attnserve::core {
 
 // An error about config.json: "config.json: <message>".
-absl::Status ConfigError(absl::string_view message);
+absl::Status ConfigFieldError(absl::string_view message);
 
 // The fields of a parsed config.json, read with range checks. Absent and
 // null fields take the fallback (Hugging Face's default for the key). Every

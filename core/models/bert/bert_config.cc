@@ -50,6 +50,8 @@ absl::StatusOr<BertConfig> ParseBertConfig(absl::string_view json_text) {
 
   BertConfig out;
   bool is_bert = false;
+  // The RoBERTa family: BERT with positions from pad_token_id + 1.
+  bool is_roberta = false;
   auto arch_it = config.find("architectures");
   if (arch_it != config.end()) {
     if (!arch_it->is_array())
@@ -58,18 +60,39 @@ absl::StatusOr<BertConfig> ParseBertConfig(absl::string_view json_text) {
       if (!a.is_string())
         return Error("architectures is not a list of strings");
       if (out.architecture.empty()) out.architecture = a.get<std::string>();
-      if (absl::StartsWith(a.get<std::string>(), "Bert")) is_bert = true;
+      const std::string name = a.get<std::string>();
+      if (absl::StartsWith(name, "Bert")) is_bert = true;
+      if (absl::StartsWith(name, "Roberta") ||
+          absl::StartsWith(name, "XLMRoberta") ||
+          absl::StartsWith(name, "Camembert")) {
+        is_roberta = true;
+      }
     }
   }
   auto type_it = config.find("model_type");
   if (type_it != config.end()) {
     if (!type_it->is_string()) return Error("model_type is not a string");
-    if (type_it->get<std::string>() == "bert") {
+    const std::string type = type_it->get<std::string>();
+    if (type == "bert") {
       is_bert = true;
-    } else if (!is_bert) {
+      is_roberta = false;
+    } else if (type == "roberta" || type == "xlm-roberta" ||
+               type == "camembert") {
+      is_roberta = true;
+    } else if (!is_bert && !is_roberta) {
       return Error(absl::StrCat("model_type is ", type_it->dump(),
-                                ", expected \"bert\""));
+                                ", expected \"bert\", \"roberta\", "
+                                "\"xlm-roberta\" or \"camembert\""));
     }
+  }
+  if (is_roberta) {
+    int64_t pad = 1;
+    if (absl::Status s = ReadInt(config, "pad_token_id", 1, 0, 65535, &pad);
+        !s.ok()) {
+      return s;
+    }
+    out.position_offset = pad + 1;
+    is_bert = true;
   }
   if (!is_bert) {
     return Error(
@@ -148,6 +171,11 @@ absl::StatusOr<BertConfig> ParseBertConfig(absl::string_view json_text) {
     out.layer_norm_eps = static_cast<float>(eps_it->get<double>());
   }
 
+  if (out.max_position_embeddings <= out.position_offset) {
+    return Error(absl::StrCat(
+        "max_position_embeddings is ", out.max_position_embeddings,
+        ", expected more than pad_token_id + 1 = ", out.position_offset));
+  }
   auto pos_it = config.find("position_embedding_type");
   if (pos_it != config.end() &&
       !(pos_it->is_string() && *pos_it == "absolute")) {

@@ -29,12 +29,22 @@ struct BertConfig {
   int64_t max_position_embeddings = 0;
   int64_t type_vocab_size = 0;
   int64_t vocab_size = 0;
+  // Added to a token's position to index the position table: 0 for BERT;
+  // pad_token_id + 1 for the RoBERTa family (RobertaEmbeddings'
+  // create_position_ids_from_input_ids), whose longest sequence is therefore
+  // max_position_embeddings - position_offset (514 - 2 = 512).
+  int64_t position_offset = 0;
 
   int64_t head_dim() const { return hidden_size / num_heads; }
+  int64_t max_length() const {
+    return max_position_embeddings - position_offset;
+  }
 };
 
-// Parses and validates the text of a config.json. Accepts BERT-family models
-// (`model_type` "bert" or an `architectures` entry starting with "Bert").
+// Parses and validates the text of a config.json. Accepts BERT-family models:
+// `model_type` "bert", "roberta", "xlm-roberta" or "camembert", or an
+// `architectures` entry starting with Bert, Roberta, XLMRoberta or Camembert
+// (RoBERTa, XLM-R and CamemBERT are BERT layers with a position offset).
 // Sizes are range-checked before anything is allocated. Messages start with
 // "config.json: " and name the field, e.g.
 //   config.json: hidden_act is "relu6", expected one of gelu, gelu_new, ...

@@ -118,13 +118,13 @@ absl::StatusOr<EncoderOutput> BertModel::Encode(
   dims.intermediate_size = config.intermediate_size;
   dims.vocab_size = config.vocab_size;
   dims.type_vocab_size = config.type_vocab_size;
-  dims.max_length = config.max_position_embeddings;
+  dims.max_length = config.max_length();
   ASSIGN_OR_RETURN(
       std::unique_ptr<EncoderBatch> run,
       EncoderBatch::Create(dims, batch, options,
                            std::vector<AttentionSpec>(config.num_layers)));
   const BertWeights& w = weights;
-  EmbedTokens(w.word_embeddings, w.position_embeddings, 0,
+  EmbedTokens(w.word_embeddings, w.position_embeddings, config.position_offset,
               w.token_type_embeddings, w.embeddings_norm_gamma,
               w.embeddings_norm_beta, config.layer_norm_eps, run.get());
   const LinearActivation activation = config.activation == Activation::kGeluErf
@@ -182,10 +182,10 @@ absl::StatusOr<std::shared_ptr<const BertModel>> LoadBertModelFromConfig(
   auto config = ParseBertConfig(config_json);
   if (!config.ok()) return ConfigError(dir, config.status());
   model->config = *config;
-  model->max_length = config->max_position_embeddings;
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<SafetensorsWeightSource> source,
-      OpenModelWeights(dir, "embeddings.word_embeddings.weight", {"bert."}));
+  model->max_length = config->max_length();
+  ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWeightSource> source,
+                   OpenModelWeights(dir, "embeddings.word_embeddings.weight",
+                                    {"bert.", "roberta."}));
   ASSIGN_OR_RETURN(model->weights, BuildBertWeights(model->config, *source));
   ModelInfo info = model->info();
   RETURN_IF_ERROR(ReadSentenceTransformersDefaults(dir, &info));

@@ -14,19 +14,21 @@ absl::Status ReadRopeParameters(const nlohmann::json& rope,
   auto it = rope.find(layer_type);
   if (it == rope.end() || it->is_null()) return absl::OkStatus();
   const std::string field = absl::StrCat("rope_parameters.", layer_type);
-  if (!it->is_object()) return ConfigError(field + " is not an object");
+  if (!it->is_object()) return ConfigFieldError(field + " is not an object");
   auto type = it->find("rope_type");
   if (type != it->end() && *type != "default") {
-    return ConfigError(absl::StrCat(field, ".rope_type is ", type->dump(),
-                                    ", expected \"default\" (rope scaling is "
-                                    "not supported)"));
+    return ConfigFieldError(
+        absl::StrCat(field, ".rope_type is ", type->dump(),
+                     ", expected \"default\" (rope scaling is "
+                     "not supported)"));
   }
   auto value = it->find("rope_theta");
   if (value != it->end() && !value->is_null()) {
     if (!value->is_number() || !(value->get<double>() > 1) ||
         value->get<double>() > 1e12) {
-      return ConfigError(absl::StrCat(field, ".rope_theta is ", value->dump(),
-                                      ", expected a number in (1, 1e12]"));
+      return ConfigFieldError(absl::StrCat(field, ".rope_theta is ",
+                                           value->dump(),
+                                           ", expected a number in (1, 1e12]"));
     }
     *theta = value->get<double>();
   }
@@ -42,8 +44,9 @@ absl::StatusOr<ModernBertConfig> ParseModernBertConfig(
   c.architecture = fields.Architecture("ModernBertModel");
   if (fields.model_type() != "modernbert" &&
       !absl::StartsWith(c.architecture, "ModernBert")) {
-    return ConfigError(absl::StrCat("model_type is \"", fields.model_type(),
-                                    "\", expected \"modernbert\""));
+    return ConfigFieldError(absl::StrCat("model_type is \"",
+                                         fields.model_type(),
+                                         "\", expected \"modernbert\""));
   }
   RETURN_IF_ERROR(fields.Int("vocab_size", 50368, 1, 4194304, &c.vocab_size));
   RETURN_IF_ERROR(fields.Int("hidden_size", 768, 1, 16384, &c.hidden_size));
@@ -52,14 +55,14 @@ absl::StatusOr<ModernBertConfig> ParseModernBertConfig(
   RETURN_IF_ERROR(fields.Int("num_hidden_layers", 22, 1, 256, &c.num_layers));
   RETURN_IF_ERROR(fields.Int("num_attention_heads", 12, 1, 1024, &c.num_heads));
   if (c.hidden_size % c.num_heads != 0) {
-    return ConfigError(absl::StrCat(
+    return ConfigFieldError(absl::StrCat(
         "hidden_size ", c.hidden_size,
         " is not a multiple of num_attention_heads ", c.num_heads));
   }
   if (c.head_dim() % 2 != 0) {
-    return ConfigError(absl::StrCat("hidden_size / num_attention_heads is ",
-                                    c.head_dim(),
-                                    ", expected an even head size (rotary)"));
+    return ConfigFieldError(
+        absl::StrCat("hidden_size / num_attention_heads is ", c.head_dim(),
+                     ", expected an even head size (rotary)"));
   }
   RETURN_IF_ERROR(fields.Int("max_position_embeddings", 8192, 1, 1 << 20,
                              &c.max_position_embeddings));
@@ -82,15 +85,15 @@ absl::StatusOr<ModernBertConfig> ParseModernBertConfig(
   } else if (act == "silu" || act == "swish") {
     c.activation = GluActivation::kSilu;
   } else {
-    return ConfigError(absl::StrCat("hidden_activation is \"", act,
-                                    "\", expected one of gelu, gelu_new, "
-                                    "gelu_pytorch_tanh, gelu_fast, silu"));
+    return ConfigFieldError(absl::StrCat("hidden_activation is \"", act,
+                                         "\", expected one of gelu, gelu_new, "
+                                         "gelu_pytorch_tanh, gelu_fast, silu"));
   }
 
   RETURN_IF_ERROR(
       fields.Int("local_attention", 128, 2, 65536, &c.local_attention));
   if (c.local_attention % 2 != 0) {
-    return ConfigError(absl::StrCat(
+    return ConfigFieldError(absl::StrCat(
         "local_attention is ", c.local_attention,
         ", expected an even integer in [2, 65536] (the window spans "
         "local_attention / 2 tokens on each side)"));
@@ -100,13 +103,13 @@ absl::StatusOr<ModernBertConfig> ParseModernBertConfig(
   if (!fields.IsNull("layer_types")) {
     const nlohmann::json& types = json["layer_types"];
     if (!types.is_array() || int64_t(types.size()) != c.num_layers) {
-      return ConfigError(absl::StrCat("layer_types is not a list of ",
-                                      c.num_layers,
-                                      " entries (num_hidden_layers)"));
+      return ConfigFieldError(absl::StrCat("layer_types is not a list of ",
+                                           c.num_layers,
+                                           " entries (num_hidden_layers)"));
     }
     for (size_t i = 0; i < types.size(); ++i) {
       if (types[i] != "full_attention" && types[i] != "sliding_attention") {
-        return ConfigError(absl::StrCat(
+        return ConfigFieldError(absl::StrCat(
             "layer_types[", i, "] is ", types[i].dump(),
             ", expected \"full_attention\" or \"sliding_attention\""));
       }
@@ -127,25 +130,25 @@ absl::StatusOr<ModernBertConfig> ParseModernBertConfig(
   if (!fields.IsNull("rope_parameters")) {
     const nlohmann::json& rope = json["rope_parameters"];
     if (!rope.is_object())
-      return ConfigError("rope_parameters is not an object");
+      return ConfigFieldError("rope_parameters is not an object");
     RETURN_IF_ERROR(
         ReadRopeParameters(rope, "full_attention", &c.global_rope_theta));
     RETURN_IF_ERROR(
         ReadRopeParameters(rope, "sliding_attention", &c.local_rope_theta));
   }
   if (!fields.IsNull("rope_scaling")) {
-    return ConfigError(absl::StrCat("rope_scaling is ",
-                                    json["rope_scaling"].dump(),
-                                    ", expected null (rope scaling is not "
-                                    "supported)"));
+    return ConfigFieldError(absl::StrCat("rope_scaling is ",
+                                         json["rope_scaling"].dump(),
+                                         ", expected null (rope scaling is not "
+                                         "supported)"));
   }
   const double params =
       double(c.vocab_size) * c.hidden_size +
       double(c.num_layers) * (4.0 * c.hidden_size * c.hidden_size +
                               3.0 * c.hidden_size * c.intermediate_size);
   if (params > 4e9) {
-    return ConfigError(absl::StrCat("sizes give ", params,
-                                    " parameters, expected at most 4e9"));
+    return ConfigFieldError(absl::StrCat("sizes give ", params,
+                                         " parameters, expected at most 4e9"));
   }
   return c;
 }

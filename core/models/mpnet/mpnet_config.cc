@@ -13,15 +13,15 @@ absl::StatusOr<MpnetConfig> ParseMpnetConfig(absl::string_view json_text) {
   c.architecture = fields.Architecture("MPNetModel");
   if (fields.model_type() != "mpnet" &&
       !absl::StartsWith(c.architecture, "MPNet")) {
-    return ConfigError(absl::StrCat("model_type is \"", fields.model_type(),
-                                    "\", expected \"mpnet\""));
+    return ConfigFieldError(absl::StrCat(
+        "model_type is \"", fields.model_type(), "\", expected \"mpnet\""));
   }
   RETURN_IF_ERROR(fields.Int("vocab_size", 30527, 1, 4194304, &c.vocab_size));
   RETURN_IF_ERROR(fields.Int("hidden_size", 768, 1, 16384, &c.hidden_size));
   RETURN_IF_ERROR(fields.Int("num_hidden_layers", 12, 1, 256, &c.num_layers));
   RETURN_IF_ERROR(fields.Int("num_attention_heads", 12, 1, 1024, &c.num_heads));
   if (c.hidden_size % c.num_heads != 0) {
-    return ConfigError(absl::StrCat(
+    return ConfigFieldError(absl::StrCat(
         "hidden_size ", c.hidden_size,
         " is not a multiple of num_attention_heads ", c.num_heads));
   }
@@ -43,7 +43,7 @@ absl::StatusOr<MpnetConfig> ParseMpnetConfig(absl::string_view json_text) {
              act == "gelu_fast") {
     c.activation = GluActivation::kGeluTanh;
   } else {
-    return ConfigError(absl::StrCat(
+    return ConfigFieldError(absl::StrCat(
         "hidden_act is \"", act,
         "\", expected one of gelu, gelu_new, gelu_pytorch_tanh, gelu_fast"));
   }
@@ -52,8 +52,8 @@ absl::StatusOr<MpnetConfig> ParseMpnetConfig(absl::string_view json_text) {
       double(c.num_layers) * (4.0 * c.hidden_size * c.hidden_size +
                               2.0 * c.hidden_size * c.intermediate_size);
   if (params > 4e9) {
-    return ConfigError(absl::StrCat("sizes give ", params,
-                                    " parameters, expected at most 4e9"));
+    return ConfigFieldError(absl::StrCat("sizes give ", params,
+                                         " parameters, expected at most 4e9"));
   }
   return c;
 }

@@ -16,8 +16,9 @@ absl::StatusOr<NomicBertConfig> ParseNomicBertConfig(
   c.architecture = fields.Architecture("NomicBertModel");
   if (fields.model_type() != "nomic_bert" &&
       !absl::StartsWith(c.architecture, "NomicBert")) {
-    return ConfigError(absl::StrCat("model_type is \"", fields.model_type(),
-                                    "\", expected \"nomic_bert\""));
+    return ConfigFieldError(absl::StrCat("model_type is \"",
+                                         fields.model_type(),
+                                         "\", expected \"nomic_bert\""));
   }
   // What NomicBertBlock / NomicBertAttention would do differently.
   RETURN_IF_ERROR(
@@ -43,17 +44,17 @@ absl::StatusOr<NomicBertConfig> ParseNomicBertConfig(
   RETURN_IF_ERROR(fields.Int("n_layer", 12, 1, 256, &c.num_layers));
   RETURN_IF_ERROR(fields.Int("n_head", 12, 1, 1024, &c.num_heads));
   if (c.hidden_size % c.num_heads != 0) {
-    return ConfigError(absl::StrCat("n_embd ", c.hidden_size,
-                                    " is not a multiple of n_head ",
-                                    c.num_heads));
+    return ConfigFieldError(absl::StrCat("n_embd ", c.hidden_size,
+                                         " is not a multiple of n_head ",
+                                         c.num_heads));
   }
   if (!fields.IsNull("num_heads_kv") &&
       fields.json()["num_heads_kv"] != c.num_heads) {
-    return ConfigError(absl::StrCat("num_heads_kv is ",
-                                    fields.json()["num_heads_kv"].dump(),
-                                    ", expected n_head ", c.num_heads,
-                                    " (grouped-query attention is not "
-                                    "supported)"));
+    return ConfigFieldError(absl::StrCat("num_heads_kv is ",
+                                         fields.json()["num_heads_kv"].dump(),
+                                         ", expected n_head ", c.num_heads,
+                                         " (grouped-query attention is not "
+                                         "supported)"));
   }
   int64_t vocab = 0, multiple = 1;
   RETURN_IF_ERROR(fields.Int("vocab_size", 30528, 1, 4194304, &vocab));
@@ -75,7 +76,7 @@ absl::StatusOr<NomicBertConfig> ParseNomicBertConfig(
              act == "gelu_fast" || act == "gelu_pytorch_tanh") {
     c.activation = GluActivation::kGeluErf;
   } else {
-    return ConfigError(absl::StrCat(
+    return ConfigFieldError(absl::StrCat(
         "activation_function is \"", act,
         "\", expected one of swiglu, geglu, gelu, gelu_new, gelu_fast, "
         "gelu_pytorch_tanh"));
@@ -101,7 +102,7 @@ absl::StatusOr<NomicBertConfig> ParseNomicBertConfig(
   const double rotary_dim = double(c.head_dim()) * fraction;
   if (rotary_dim < 2 || rotary_dim != std::floor(rotary_dim) ||
       int64_t(rotary_dim) % 2 != 0) {
-    return ConfigError(absl::StrCat(
+    return ConfigFieldError(absl::StrCat(
         "rotary_emb_fraction is ", fraction, ", expected a fraction of the ",
         c.head_dim(),
         "-dim heads that is an even number >= 2 (learned position embeddings "
@@ -115,8 +116,8 @@ absl::StatusOr<NomicBertConfig> ParseNomicBertConfig(
       double(c.num_layers) * (4.0 * c.hidden_size * c.hidden_size +
                               3.0 * c.hidden_size * c.intermediate_size);
   if (params > 4e9) {
-    return ConfigError(absl::StrCat("sizes give ", params,
-                                    " parameters, expected at most 4e9"));
+    return ConfigFieldError(absl::StrCat("sizes give ", params,
+                                         " parameters, expected at most 4e9"));
   }
   return c;
 }

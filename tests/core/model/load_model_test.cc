@@ -36,10 +36,15 @@ TEST(SelectModelLoaderTest, ErrorsNameTheField) {
            Case{R"({"architectures": "BertModel"})",
                 "config.json: architectures is not a list of strings"},
            Case{R"({"model_type": "gpt2"})",
-                "config.json: model_type is \"gpt2\", expected \"bert\""},
+                "config.json: model_type is \"gpt2\", expected "
+                "one of \"bert\", \"roberta\", \"xlm-roberta\", \"camembert\", "
+                "\"mpnet\", \"nomic_bert\", \"modernbert\""},
            Case{R"({"architectures": ["GPT2Model"]})",
-                "config.json: expected a model_type (\"bert\") or an "
-                "architectures entry Bert*"},
+                "config.json: expected a model_type (one of \"bert\", "
+                "\"roberta\", \"xlm-roberta\", \"camembert\", \"mpnet\", "
+                "\"nomic_bert\", \"modernbert\") or an "
+                "architectures entry Bert*, Roberta*, XLMRoberta*, Camembert*, "
+                "MPNet*, NomicBert*, ModernBert*"},
        }) {
     auto loader = SelectModelLoader(c.json);
     ASSERT_FALSE(loader.ok()) << c.json;

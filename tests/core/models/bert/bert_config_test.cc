@@ -59,6 +59,25 @@ TEST(BertConfigTest, MissingFieldsTakeHuggingFaceDefaults) {
   EXPECT_EQ(config->activation, Activation::kGeluErf);
 }
 
+// RoBERTa, XLM-R and CamemBERT are BERT with positions from pad_token_id + 1.
+TEST(BertConfigTest, RobertaFamilyHasAPositionOffset) {
+  for (const char* json : {
+           R"({"model_type": "xlm-roberta", "pad_token_id": 1,
+               "max_position_embeddings": 514, "type_vocab_size": 1})",
+           R"({"architectures": ["RobertaForMaskedLM"], "pad_token_id": 1,
+               "max_position_embeddings": 514, "type_vocab_size": 1})",
+           R"({"model_type": "camembert", "max_position_embeddings": 514})"}) {
+    auto config = ParseBertConfig(json);
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->position_offset, 2) << json;
+    EXPECT_EQ(config->max_length(), 512) << json;
+  }
+  auto bert = ParseBertConfig(R"({"model_type": "bert", "pad_token_id": 5})");
+  ASSERT_TRUE(bert.ok());
+  EXPECT_EQ(bert->position_offset, 0);
+  EXPECT_EQ(bert->max_length(), 512);
+}
+
 TEST(BertConfigTest, RejectsWithMessagesNamingTheField) {
   const std::pair<std::string, std::string> cases[] = {
       {WithField("hidden_act", "\"relu6\""),
@@ -82,8 +101,13 @@ TEST(BertConfigTest, RejectsWithMessagesNamingTheField) {
        "config.json: position_embedding_type is \"relative_key\", expected "
        "\"absolute\""},
       {WithField("layer_norm_eps", "-1"), "config.json: layer_norm_eps is -1"},
-      {R"({"model_type": "roberta", "architectures": ["RobertaModel"]})",
-       "config.json: model_type is \"roberta\", expected \"bert\""},
+      {R"({"model_type": "gpt2", "architectures": ["GPT2Model"]})",
+       "config.json: model_type is \"gpt2\", expected \"bert\", "
+       "\"roberta\", \"xlm-roberta\" or \"camembert\""},
+      {R"({"model_type": "roberta", "pad_token_id": 1,
+           "max_position_embeddings": 2})",
+       "config.json: max_position_embeddings is 2, expected more than "
+       "pad_token_id + 1 = 2"},
       {R"({"hidden_size": 8})", "config.json: expected a BERT-family model"},
       {"{\"model_type\": ", "config.json: not valid JSON"},
       {"[]", "config.json: not a JSON object"},

@@ -47,6 +47,17 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def cpu_ns(pid):
+    """CPU time of every thread of `pid` so far, in ns (schedstat: finer than ticks)."""
+    total = 0
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread ended
+    return total
+
+
 def server_split(before, after):
     """ms of the one call between two scrapes: handler, queue wait, compute."""
     def delta(name, **labels):
@@ -66,18 +77,30 @@ def alternate_with_ort(args, model_dir, tmp, grpc_call):
     ort = subprocess.Popen(["node", str(SOURCE_DIR / "bench" / "peers" / "ort_runner.js"),
                             onnx_path, str(args.threads), "turns", "1", "16"],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    ort_ms, grpc_ms = [], []
+    ort_ms, grpc_ms, ort_after_gap = [], [], []
+
+    def ort_calls(count):
+        ort.stdin.write(f"{count}\n")
+        ort.stdin.flush()
+        return json.loads(ort.stdout.readline())["ms"]
     try:
+        ort_warm = ort_calls(args.warm)
         for _ in range(args.turns):
-            ort.stdin.write(f"{args.turn_calls}\n")
-            ort.stdin.flush()
-            ort_ms += json.loads(ort.stdout.readline())["ms"]
+            ort_ms += ort_calls(args.turn_calls)
             grpc_ms += [grpc_call() for _ in range(args.turn_calls)]
+        # The peer after the same idle gaps: how much of the ramp is the machine's.
+        for _ in range(args.rounds):
+            time.sleep(args.gap)
+            ort_after_gap.append(ort_calls(args.calls))
     finally:
         ort.stdin.close()
         ort.wait(timeout=30)
+    ort_warm_p50 = statistics.median(ort_warm)
+    ort_per_call = [statistics.median(r[i] for r in ort_after_gap) for i in range(args.calls)]
     return {"ort_p50_ms": statistics.median(ort_ms), "grpc_p50_ms": statistics.median(grpc_ms),
-            "ort_ms": ort_ms, "grpc_ms": grpc_ms}
+            "ort_ms": ort_ms, "grpc_ms": grpc_ms, "ort_warm_p50_ms": ort_warm_p50,
+            "ort_after_gap_median_ms": ort_per_call,
+            "ort_ratio_to_warm": [ms / ort_warm_p50 for ms in ort_per_call]}
 
 
 def main():
@@ -92,6 +115,8 @@ def main():
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--label", default="")
     parser.add_argument("--turns", type=int, default=0)
+    parser.add_argument("--split_every_call", action="store_true",
+                        help="diagnosis: the server-side split of every call after a gap")
     parser.add_argument("--turn_calls", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2,
                         help="--compute_threads of the server and ORT's intra-op threads")
@@ -132,12 +157,31 @@ def main():
         warm_p50 = statistics.median(warm)
         after_gap = []
         split = []
+        split_calls = []
         for _ in range(args.rounds):
             time.sleep(args.gap)
+            if args.split_every_call:  # diagnosis: the scrapes add gaps between the calls
+                times, splits = [], []
+                for _ in range(args.calls):
+                    before = scrape(server.metrics_address)
+                    times.append(call())
+                    splits.append(server_split(before, scrape(server.metrics_address)))
+                split.append(splits[0])
+                split_calls.append(splits)
+                after_gap.append(times)
+                continue
             before = scrape(server.metrics_address)
             first = call()
             split.append(server_split(before, scrape(server.metrics_address)))
             after_gap.append([first] + [call() for _ in range(args.calls - 1)])
+        # The CPU one lone call costs the server, spinning after it included.
+        per_call_cpu = []
+        for _ in range(5):
+            time.sleep(1.0)
+            start_ns = cpu_ns(server.process.pid)
+            call()
+            time.sleep(1.0)
+            per_call_cpu.append((cpu_ns(server.process.pid) - start_ns) / 1e6)
         turns = alternate_with_ort(args, model_dir, tmp.name, call) if args.turns else None
         time.sleep(1.0)
         ticks = cpu_ticks(server.process.pid)
@@ -154,17 +198,26 @@ def main():
               "warm_p50_ms": warm_p50, "warm_p90_ms": sorted(warm)[int(0.9 * len(warm))],
               "after_gap_median_ms": per_call, "ratio_to_warm": ratios,
               "call1_server_side_ms": first_split, "warm_server_side_mean_ms": warm_split, "idle_cpu_percent_of_a_core": idle_cpu,
-              "turns": turns, "loadavg": os.getloadavg()[0]}
+              "lone_call_cpu_ms": statistics.median(per_call_cpu), "turns": turns, "loadavg": os.getloadavg()[0]}
     print(f"| {args.label or 'attnserve'} | {warm_p50:.2f} | {per_call[0]:.2f} "
           f"({ratios[0]:.2f}x) | {max(ratios[1:10]):.2f}x | "
           f"{' '.join(f'{r:.2f}' for r in ratios[:10])} | "
           f"{first_split['handler_ms']:.2f} / {first_split['queue_ms']:.2f} / "
           f"{first_split['compute_ms']:.2f} | {warm_split['compute_ms']:.2f} | "
-          f"{idle_cpu:.2f}% |")
+          f"{statistics.median(per_call_cpu):.1f} | {idle_cpu:.2f}% |")
+    if split_calls:
+        for key in ("handler_ms", "compute_ms"):
+            print(f"server {key} per call after the gap (median over rounds): " + " ".join(
+                f"{statistics.median(r[i][key] for r in split_calls):.2f}"
+                for i in range(args.calls)))
     if turns:
         print(f"turns of {args.turn_calls} calls, {args.turns} each: ORT in process p50 "
               f"{turns['ort_p50_ms']:.2f} ms, attnserve gRPC p50 {turns['grpc_p50_ms']:.2f} ms "
               f"= {turns['grpc_p50_ms'] / turns['ort_p50_ms']:.2f}x")
+        print(f"| ONNX Runtime in process (peer) | {turns['ort_warm_p50_ms']:.2f} | "
+              f"{turns['ort_after_gap_median_ms'][0]:.2f} ({turns['ort_ratio_to_warm'][0]:.2f}x)"
+              f" | {max(turns['ort_ratio_to_warm'][1:10]):.2f}x | "
+              f"{' '.join(f'{r:.2f}' for r in turns['ort_ratio_to_warm'][:10])} | | | | |")
     print(json.dumps(result))
 
 

@@ -1,7 +1,7 @@
-// WordPieceTokenizer throughput on long texts, with the golden test model
-// (tests/golden/tokenizers/bert-mini-uncased, ~2,200 pieces); then whole
-// tokenizer.json tokenizers of each model type (WordPiece, BPE, Unigram) on
-// 1 MB of mixed-language text and on one short text (BM_Pipeline).
+// BERT WordPiece throughput through the pipeline on long texts, with the golden
+// test model (tests/golden/tokenizers/bert-mini-uncased, ~2,200 pieces); then
+// whole tokenizer.json tokenizers of each model type (WordPiece, BPE, Unigram)
+// on 1 MB of mixed-language text and on one short text (BM_Pipeline).
 //   build/bin/tokenizer_bench [--benchmark_filter=...]
 // Counters: tokens/s (output tokens) and bytes/s (input text).
 #include <algorithm>
@@ -15,18 +15,17 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "core/tokenizer/load_bert_tokenizer.h"
 #include "core/tokenizer/load_tokenizer.h"
 
 namespace attnserve::core {
 namespace {
 
-const WordPieceTokenizer& Tokenizer() {
-  static const std::shared_ptr<const WordPieceTokenizer> tokenizer = [] {
+const tokenizers::Tokenizer& Tokenizer() {
+  static const std::shared_ptr<const tokenizers::Tokenizer> tokenizer = [] {
     const std::filesystem::path dir =
         std::filesystem::path(__FILE__).parent_path().parent_path() /
         "tests/golden/tokenizers/bert-mini-uncased";
-    auto loaded = LoadBertTokenizer(dir.string());
+    auto loaded = tokenizers::LoadTokenizer(dir.string());
     if (!loaded.ok()) {
       std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
       std::exit(1);
@@ -60,34 +59,23 @@ const std::string& MixedText() {
   return text;
 }
 
-template <bool kIdsOnly>
 void BM_Tokenize(benchmark::State& state, const std::string& text) {
-  const WordPieceTokenizer& tokenizer = Tokenizer();
+  const tokenizers::Tokenizer& tokenizer = Tokenizer();
   size_t tokens = 0;
   for (auto _ : state) {
-    if (kIdsOnly) {
-      auto ids = tokenizer.EncodeIds(text, {});
-      tokens += ids->ids.size();
-      benchmark::DoNotOptimize(ids->ids.data());
-    } else {
-      auto result = tokenizer.Tokenize(text, {});
-      tokens += result->tokens.size();
-      benchmark::DoNotOptimize(result->tokens.data());
-    }
+    auto encoding = tokenizer.Encode(text, {});
+    tokens += encoding->size();
+    benchmark::DoNotOptimize(encoding->ids.data());
   }
   state.counters["tokens/s"] =
       benchmark::Counter(double(tokens), benchmark::Counter::kIsRate);
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
 }
 
-void BM_EnglishIds(benchmark::State& s) { BM_Tokenize<true>(s, EnglishText()); }
-void BM_EnglishTokens(benchmark::State& s) {
-  BM_Tokenize<false>(s, EnglishText());
-}
-void BM_MixedIds(benchmark::State& s) { BM_Tokenize<true>(s, MixedText()); }
-BENCHMARK(BM_EnglishIds)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_EnglishTokens)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_MixedIds)->Unit(benchmark::kMillisecond)->UseRealTime();
+void BM_English(benchmark::State& s) { BM_Tokenize(s, EnglishText()); }
+void BM_Mixed(benchmark::State& s) { BM_Tokenize(s, MixedText()); }
+BENCHMARK(BM_English)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Mixed)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---- Whole tokenizers of each model type (peers: tokenizer_peers.mjs) ----
 // The trained test tokenizers of tests/golden/tokenizers/ through the

@@ -42,7 +42,7 @@ absl::Status CollectTokenIds(const EmbedRequest& request,
     // An empty text is valid: it encodes to the special tokens alone
     // ([CLS] [SEP]), as sentence-transformers and HF tokenizers do.
     ASSIGN_OR_RETURN(
-        core::EncodedIds ids,
+        core::tokenizers::Encoding ids,
         EncodeText(model, request.texts[i], field,
                    request.truncate ? static_cast<size_t>(max_length) : 0));
     if (!request.truncate &&

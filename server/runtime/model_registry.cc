@@ -7,7 +7,8 @@
 #include "absl/strings/str_join.h"
 #include "core/model/load_model.h"
 #include "core/models/demo/demo_model.h"
-#include "core/tokenizer/load_bert_tokenizer.h"
+#include "core/tokenizer/load_tokenizer.h"
+#include "core/tokenizer/vocab_txt.h"
 
 namespace attnserve::server {
 namespace {
@@ -38,8 +39,8 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
   if (spec.directory.empty()) {
     absl::StatusOr<core::DemoModel> demo = core::MakeDemoModel();
     if (!demo.ok()) return Prefixed(spec.name, demo.status());
-    absl::StatusOr<std::shared_ptr<const ServedTokenizer>> tokenizer =
-        core::MakeBertTokenizer(demo->vocab);
+    absl::StatusOr<std::unique_ptr<ServedTokenizer>> tokenizer =
+        core::tokenizers::MakeTokenizerFromVocab(demo->vocab, {});
     if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
     served->encoder = demo->model;
     served->tokenizer = *std::move(tokenizer);
@@ -48,22 +49,22 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
         core::LoadEncoderModel(spec.directory);
     if (!encoder.ok()) return Prefixed(spec.name, encoder.status());
     absl::StatusOr<std::shared_ptr<const ServedTokenizer>> tokenizer =
-        core::LoadBertTokenizer(spec.directory);
+        core::tokenizers::LoadTokenizer(spec.directory);
     if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
     served->encoder = *std::move(encoder);
     served->tokenizer = *std::move(tokenizer);
   }
   served->info = served->encoder->info();
   const int64_t model_vocab = served->info.vocab_size;
-  if (static_cast<int64_t>(served->tokenizer->vocab_size()) > model_vocab) {
+  if (static_cast<int64_t>(served->tokenizer->VocabSize()) > model_vocab) {
     return absl::InvalidArgumentError(
         absl::StrCat("model ", spec.name, ": the tokenizer has ",
-                     served->tokenizer->vocab_size(),
+                     served->tokenizer->VocabSize(),
                      " tokens but config.json vocab_size is ", model_vocab));
   }
-  if (served->tokenizer->max_length() > 0) {
-    served->info.max_length =
-        std::min(served->info.max_length, served->tokenizer->max_length());
+  if (served->tokenizer->model_max_length() > 0) {
+    served->info.max_length = std::min(served->info.max_length,
+                                       served->tokenizer->model_max_length());
   }
   return served;
 }

@@ -9,14 +9,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/model/encoder_model.h"
-#include "core/tokenizer/wordpiece_tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
 #include "server/scheduling/scheduler.h"
 
 namespace attnserve::server {
 
 // The tokenizer type the server holds: the one seam to change when the
-// tokenizer does. Only server/infer/ calls it (EncodeIds, Tokenize).
-using ServedTokenizer = core::WordPieceTokenizer;
+// tokenizer does. Only server/infer/ calls it (Encode).
+using ServedTokenizer = core::tokenizers::Tokenizer;
 
 // A model the server serves: the encoder (any architecture), its tokenizer,
 // what ListModels and the metrics say about it, and its scheduler.

@@ -396,15 +396,15 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Tokenize(
   }
   const std::vector<absl::string_view> texts(request->texts().begin(),
                                              request->texts().end());
-  absl::StatusOr<std::vector<core::Tokenization>> tokenizations =
+  absl::StatusOr<std::vector<Tokenization>> tokenizations =
       TokenizeTexts(**model, texts, request->add_special_tokens());
   if (!tokenizations.ok()) {
     reactor->Finish(ToGrpcStatus(tokenizations.status()));
     return reactor;
   }
-  for (const core::Tokenization& tokenization : *tokenizations) {
+  for (const Tokenization& tokenization : *tokenizations) {
     v1::Tokenization* out = response->add_results();
-    for (const core::Token& token : tokenization.tokens) {
+    for (const TokenPiece& token : tokenization) {
       v1::Token* t = out->add_tokens();
       t->set_id(token.id);
       t->set_text(token.text);

@@ -1,12 +1,15 @@
-// Unit tests for each BERT tokenizer rule and each parser error. Golden
-// comparisons with transformers.js / HF tokenizers are in
-// tokenizer_golden_test.cc.
+// The BERT tokenizer's rules (vocab.txt route, BertNormalizer,
+// BertPreTokenizer, WordPiece, the [CLS] $A [SEP] template, added tokens,
+// truncation), the tokenizer file parsers and the directory loader. Golden
+// comparisons with HF tokenizers are in bert_golden_test.cc and
+// components_golden_test.cc.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -14,14 +17,15 @@
 #include <vector>
 
 #include "core/models/demo/demo_model.h"
-#include "core/tokenizer/load_bert_tokenizer.h"
+#include "core/tokenizer/load_tokenizer.h"
 #include "core/tokenizer/tokenizer_files.h"
-#include "core/tokenizer/wordpiece_tokenizer.h"
+#include "core/tokenizer/tokenizer_json.h"
+#include "core/tokenizer/unicode.h"
+#include "core/tokenizer/vocab_txt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "utf8proc.h"
 
-namespace attnserve::core {
+namespace attnserve::core::tokenizers {
 namespace {
 
 using ::testing::ElementsAre;
@@ -36,44 +40,37 @@ std::vector<std::string> TestVocab() {
           "##σ",    "οδος",  "οδοσ",   "é",     "##é",    "c",   "##a", "##f"};
 }
 
-WordPieceTokenizer MakeTokenizer(BertTokenizerSpec spec) {
-  absl::StatusOr<WordPieceTokenizer> tokenizer =
-      WordPieceTokenizer::Create(std::move(spec));
+std::unique_ptr<Tokenizer> Make(std::vector<std::string> vocab,
+                                const TokenizerConfigJson& config = {}) {
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      MakeTokenizerFromVocab(std::move(vocab), config);
   EXPECT_TRUE(tokenizer.ok()) << tokenizer.status();
-  return *std::move(tokenizer);
+  return tokenizer.ok() ? *std::move(tokenizer) : nullptr;
 }
 
-BertTokenizerSpec UncasedSpec() {
-  TokenizerConfigJson config;
-  absl::StatusOr<BertTokenizerSpec> spec =
-      MakeSpecFromVocab(TestVocab(), config);
-  EXPECT_TRUE(spec.ok()) << spec.status();
-  return *spec;
-}
+std::unique_ptr<Tokenizer> Uncased() { return Make(TestVocab()); }
 
-std::vector<std::string> Pieces(const WordPieceTokenizer& tokenizer,
-                                absl::string_view text,
-                                bool add_special_tokens = false) {
-  TokenizeOptions options;
+Encoding EncodeOk(const Tokenizer& tokenizer, const std::string& text,
+                  bool add_special_tokens) {
+  EncodeOptions options;
   options.add_special_tokens = add_special_tokens;
-  absl::StatusOr<Tokenization> result = tokenizer.Tokenize(text, options);
+  absl::StatusOr<Encoding> result = tokenizer.Encode(text, options);
   EXPECT_TRUE(result.ok()) << result.status();
-  std::vector<std::string> pieces;
-  if (!result.ok()) return pieces;
-  for (const Token& token : result->tokens) pieces.push_back(token.text);
-  return pieces;
+  return result.ok() ? *std::move(result) : Encoding{};
 }
 
-std::vector<std::pair<uint32_t, uint32_t>> Offsets(
-    const WordPieceTokenizer& tokenizer, absl::string_view text) {
-  TokenizeOptions options;
-  options.add_special_tokens = false;
-  absl::StatusOr<Tokenization> result = tokenizer.Tokenize(text, options);
-  EXPECT_TRUE(result.ok()) << result.status();
+std::vector<std::string> Pieces(const Tokenizer& tokenizer,
+                                const std::string& text,
+                                bool add_special_tokens = false) {
+  return EncodeOk(tokenizer, text, add_special_tokens).tokens;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> OffsetsOf(const Tokenizer& tokenizer,
+                                                     const std::string& text) {
   std::vector<std::pair<uint32_t, uint32_t>> offsets;
-  if (!result.ok()) return offsets;
-  for (const Token& token : result->tokens)
-    offsets.emplace_back(token.start, token.end);
+  for (const Offsets& o : EncodeOk(tokenizer, text, false).offsets) {
+    offsets.emplace_back(o.start, o.end);
+  }
   return offsets;
 }
 
@@ -113,12 +110,11 @@ TEST(ParseVocabTxtTest, InvalidUtf8NamesTheOffset) {
 TEST(ParseVocabTxtTest, DuplicateTokenMapsToItsLastIdLikeHuggingFace) {
   auto vocab = ParseVocabTxt("[PAD]\n[UNK]\n[CLS]\n[SEP]\ndup\nx\ndup\n");
   ASSERT_TRUE(vocab.ok());
-  auto spec = MakeSpecFromVocab(*vocab, {});
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  WordPieceTokenizer tokenizer = MakeTokenizer(*spec);
-  EXPECT_EQ(tokenizer.TokenToId("dup"), 6);
-  EXPECT_EQ(tokenizer.IdToToken(4), "dup");
-  EXPECT_EQ(tokenizer.vocab_size(), 7u);
+  std::unique_ptr<Tokenizer> tokenizer = Make(*vocab);
+  ASSERT_NE(tokenizer, nullptr);
+  EXPECT_EQ(tokenizer->TokenToId("dup"), 6);
+  EXPECT_EQ(tokenizer->IdToToken(4), "dup");
+  EXPECT_EQ(tokenizer->VocabSize(), 7u);
 }
 
 // ---------------------------------------------------- tokenizer_config.json
@@ -189,26 +185,14 @@ TEST(ParseSpecialTokensMapJsonTest, OverridesNames) {
   EXPECT_THAT(bad.message(), HasSubstr("special_tokens_map.json: pad_token"));
 }
 
-TEST(MakeSpecFromVocabTest, MissingClsIsAnError) {
-  auto spec = MakeSpecFromVocab({"[UNK]", "[SEP]"}, {});
-  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(spec.status().message(),
+TEST(MakeTokenizerFromVocabTest, MissingClsOrUnkIsAnError) {
+  auto tokenizer = MakeTokenizerFromVocab({"[UNK]", "[SEP]"}, {});
+  EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(tokenizer.status().message(),
               HasSubstr("vocab.txt: has no entry for the cls_token \"[CLS]\""));
-}
-
-TEST(WordPieceTokenizerCreateTest, MissingUnkIsAnError) {
-  BertTokenizerSpec spec;
-  spec.vocab = {"a", "b"};
-  auto tokenizer = WordPieceTokenizer::Create(spec);
+  tokenizer = MakeTokenizerFromVocab({"a", "b"}, {});
   EXPECT_THAT(tokenizer.status().message(),
               HasSubstr("unk_token \"[UNK]\" is not in the vocabulary"));
-}
-
-TEST(WordPieceTokenizerCreateTest, EmptyAddedTokenIsAnError) {
-  BertTokenizerSpec spec = UncasedSpec();
-  spec.added_tokens.push_back({"", 3, true});
-  EXPECT_THAT(WordPieceTokenizer::Create(spec).status().message(),
-              HasSubstr("added token with id 3 is empty"));
 }
 
 // ----------------------------------------------------------- tokenizer.json
@@ -243,322 +227,251 @@ const char kTemplate[] = R"({"type": "TemplateProcessing",
     "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
                        "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}})";
 
-TEST(ParseTokenizerJsonTest, ReadsWordPieceBertTokenizer) {
-  auto spec = ParseTokenizerJson(TokenizerJson("WordPiece", kBertNormalizer,
-                                               kBertPreTokenizer, kTemplate));
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  EXPECT_EQ(spec->vocab.size(), 9u);
-  EXPECT_EQ(spec->vocab[5], "hello");
-  EXPECT_EQ(spec->max_input_chars_per_word, 5);
-  EXPECT_TRUE(spec->lowercase);
-  EXPECT_FALSE(spec->strip_accents.has_value());
-  ASSERT_EQ(spec->prefix.size(), 1u);
-  EXPECT_EQ(spec->prefix[0].id, 2);
-  ASSERT_EQ(spec->suffix.size(), 1u);
-  EXPECT_EQ(spec->suffix[0].id, 3);
-  ASSERT_EQ(spec->added_tokens.size(), 1u);
-  EXPECT_EQ(spec->added_tokens[0].content, "[MASK]");
+std::unique_ptr<Tokenizer> FromJson(const std::string& json) {
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      ParseTokenizerJson(json);
+  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status();
+  return tokenizer.ok() ? *std::move(tokenizer) : nullptr;
+}
 
-  WordPieceTokenizer tokenizer = MakeTokenizer(*spec);
+TEST(ParseTokenizerJsonTest, ReadsWordPieceBertTokenizer) {
+  auto tokenizer = FromJson(TokenizerJson("WordPiece", kBertNormalizer,
+                                          kBertPreTokenizer, kTemplate));
+  ASSERT_NE(tokenizer, nullptr);
+  EXPECT_EQ(tokenizer->VocabSize(), 9u);
+  EXPECT_EQ(tokenizer->IdToToken(5), "hello");
+  EXPECT_EQ(tokenizer->NumSpecialTokens(false), 2u);
+  // max_input_chars_per_word 5: "helloo" is [UNK].
   EXPECT_THAT(
-      Pieces(tokenizer, "HELLO hellO [MASK] helloo", true),
+      Pieces(*tokenizer, "HELLO hellO [MASK] helloo", true),
       ElementsAre("[CLS]", "hello", "hello", "[MASK]", "[UNK]", "[SEP]"));
 }
 
 TEST(ParseTokenizerJsonTest, BertProcessingAndSequenceNormalizer) {
-  auto spec = ParseTokenizerJson(TokenizerJson(
+  auto tokenizer = FromJson(TokenizerJson(
       "WordPiece",
       R"({"type": "Sequence", "normalizers": [{"type": "NFD"},
           {"type": "Lowercase"}, {"type": "StripAccents"}]})",
       R"({"type": "Sequence", "pretokenizers": [{"type": "BertPreTokenizer"}]})",
       R"({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]})"));
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  EXPECT_TRUE(spec->lowercase);
-  EXPECT_EQ(spec->strip_accents, true);
-  EXPECT_FALSE(spec->clean_text);
-  EXPECT_FALSE(spec->handle_chinese_chars);
-  EXPECT_EQ(spec->cls_token, "[CLS]");
-  WordPieceTokenizer tokenizer = MakeTokenizer(*spec);
-  EXPECT_THAT(Pieces(tokenizer, "HÉLLO", true),
+  ASSERT_NE(tokenizer, nullptr);
+  EXPECT_THAT(Pieces(*tokenizer, "HÉLLO", true),
               ElementsAre("[CLS]", "hello", "[SEP]"));
 }
 
 TEST(ParseTokenizerJsonTest, NullPostProcessorAddsNothing) {
-  auto spec = ParseTokenizerJson(
+  auto tokenizer = FromJson(
       TokenizerJson("WordPiece", kBertNormalizer, kBertPreTokenizer, "null"));
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  WordPieceTokenizer tokenizer = MakeTokenizer(*spec);
-  EXPECT_THAT(Pieces(tokenizer, "hello", true), ElementsAre("hello"));
-}
-
-TEST(ParseTokenizerJsonTest, ErrorsNameFileAndKey) {
-  struct Case {
-    std::string json;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
-      {TokenizerJson("BPE", kBertNormalizer, kBertPreTokenizer, kTemplate),
-       "tokenizer.json: model.type is \"BPE\", expected \"WordPiece\""},
-      {TokenizerJson("WordPiece", R"({"type": "NFKC"})", kBertPreTokenizer,
-                     kTemplate),
-       "tokenizer.json: normalizer.type is \"NFKC\", expected "
-       "\"BertNormalizer\""},
-      {TokenizerJson(
-           "WordPiece",
-           R"({"type": "Sequence", "normalizers": [{"type": "NFC"}]})",
-           kBertPreTokenizer, kTemplate),
-       "tokenizer.json: normalizer.normalizers[0].type is \"NFC\""},
-      {TokenizerJson("WordPiece",
-                     R"({"type": "BertNormalizer", "lowercase": 1})",
-                     kBertPreTokenizer, kTemplate),
-       "tokenizer.json: normalizer.lowercase is number, expected a boolean"},
-      {TokenizerJson("WordPiece", kBertNormalizer, R"({"type": "Whitespace"})",
-                     kTemplate),
-       "tokenizer.json: pre_tokenizer.type is \"Whitespace\", expected "
-       "\"BertPreTokenizer\""},
-      {TokenizerJson("WordPiece", kBertNormalizer, kBertPreTokenizer,
-                     R"({"type": "RobertaProcessing"})"),
-       "tokenizer.json: post_processor.type is \"RobertaProcessing\""},
-      {TokenizerJson("WordPiece", kBertNormalizer, kBertPreTokenizer,
-                     R"({"type": "TemplateProcessing", "single": [
-                         {"SpecialToken": {"id": "<s>", "type_id": 0}},
-                         {"Sequence": {"id": "A", "type_id": 0}}],
-                         "special_tokens": {}})"),
-       "tokenizer.json: post_processor.special_tokens has no entry \"<s>\""},
-      {"[]", "tokenizer.json: top level is not a JSON object"},
-      {"{", "tokenizer.json: not valid JSON"},
-      {R"({"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 5}}})",
-       "tokenizer.json: model.vocab[\"b\"] is 5, expected an integer id in "
-       "[0, 2)"},
-      {R"({"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 0}}})",
-       "tokenizer.json: model.vocab has id 0 for both \"a\" and \"b\""},
-      {R"({"model": {"type": "WordPiece", "vocab": {}}})",
-       "tokenizer.json: model.vocab is missing or empty"},
-      {R"({"model": {"type": "WordPiece", "vocab": {"a": 0},
-           "max_input_chars_per_word": 0}})",
-       "tokenizer.json: model.max_input_chars_per_word is 0"},
-  };
-  for (const Case& c : cases) {
-    auto spec = ParseTokenizerJson(c.json);
-    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument)
-        << c.message;
-    EXPECT_THAT(spec.status().message(), HasSubstr(c.message));
-  }
+  ASSERT_NE(tokenizer, nullptr);
+  EXPECT_THAT(Pieces(*tokenizer, "hello", true), ElementsAre("hello"));
 }
 
 // ---------------------------------------------------------- tokenizer rules
 
-TEST(WordPieceTokenizerTest, GreedyLongestMatchFirstWithPrefix) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  EXPECT_THAT(Pieces(tokenizer, "unaffable running"),
+TEST(BertTokenizerTest, GreedyLongestMatchFirstWithPrefix) {
+  auto tokenizer = Uncased();
+  EXPECT_THAT(Pieces(*tokenizer, "unaffable running"),
               ElementsAre("un", "##aff", "##able", "run", "##ning"));
   EXPECT_THAT(
-      Offsets(tokenizer, "unaffable running"),
+      OffsetsOf(*tokenizer, "unaffable running"),
       ElementsAre(std::pair(0u, 2u), std::pair(2u, 5u), std::pair(5u, 9u),
                   std::pair(10u, 13u), std::pair(13u, 17u)));
 }
 
-TEST(WordPieceTokenizerTest, WordWithoutMatchIsOneUnk) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+TEST(BertTokenizerTest, WordWithoutMatchIsOneUnk) {
+  auto tokenizer = Uncased();
   // "runz": "run" matches but "##z" does not -> the whole word is [UNK].
-  EXPECT_THAT(Pieces(tokenizer, "runz the"), ElementsAre("[UNK]", "the"));
-  EXPECT_THAT(Offsets(tokenizer, "runz the"),
+  EXPECT_THAT(Pieces(*tokenizer, "runz the"), ElementsAre("[UNK]", "the"));
+  EXPECT_THAT(OffsetsOf(*tokenizer, "runz the"),
               ElementsAre(std::pair(0u, 4u), std::pair(5u, 8u)));
 }
 
-TEST(WordPieceTokenizerTest, WordsLongerThanMaxCharsAreUnk) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+TEST(BertTokenizerTest, WordsLongerThanMaxCharsAreUnk) {
+  auto tokenizer = Uncased();
   const std::string hundred = "a" + std::string(99, 'b');
-  EXPECT_EQ(Pieces(tokenizer, hundred).size(), 100u);
+  EXPECT_EQ(Pieces(*tokenizer, hundred).size(), 100u);
   // Counted in characters, not bytes: 101 two-byte "é" are 101 chars.
   std::string long_word;
   for (int i = 0; i < 101; ++i) long_word += "\xC3\xA9";
-  EXPECT_THAT(Pieces(tokenizer, hundred + "b"), ElementsAre("[UNK]"));
-  EXPECT_THAT(Pieces(tokenizer, long_word), ElementsAre("[UNK]"));
+  EXPECT_THAT(Pieces(*tokenizer, hundred + "b"), ElementsAre("[UNK]"));
+  EXPECT_THAT(Pieces(*tokenizer, long_word), ElementsAre("[UNK]"));
   std::string fifty;
   for (int i = 0; i < 50; ++i) fifty += "\xC3\xA9";  // 100 bytes, 50 chars
-  EXPECT_EQ(Pieces(tokenizer, fifty).size(), 50u);
+  EXPECT_EQ(Pieces(*tokenizer, fifty).size(), 50u);
 }
 
-TEST(WordPieceTokenizerTest, PunctuationSplitsIncludingAsciiSymbols) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  EXPECT_THAT(Pieces(tokenizer, "a,b!"), ElementsAre("a", ",", "b", "!"));
+TEST(BertTokenizerTest, PunctuationSplitsIncludingAsciiSymbols) {
+  auto tokenizer = Uncased();
+  EXPECT_THAT(Pieces(*tokenizer, "a,b!"), ElementsAre("a", ",", "b", "!"));
   // '$' and '^' are not Unicode P* but BERT counts ASCII symbols.
-  EXPECT_THAT(Pieces(tokenizer, "a$b^"),
+  EXPECT_THAT(Pieces(*tokenizer, "a$b^"),
               ElementsAre("a", "[UNK]", "b", "[UNK]"));
   // U+2014 EM DASH is Pd.
-  EXPECT_THAT(Pieces(tokenizer,
+  EXPECT_THAT(Pieces(*tokenizer,
                      "a\xE2\x80\x94"
                      "b"),
               ElementsAre("a", "[UNK]", "b"));
 }
 
-TEST(WordPieceTokenizerTest, CleansControlCharactersAndWhitespace) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+TEST(BertTokenizerTest, CleansControlCharactersAndWhitespace) {
+  auto tokenizer = Uncased();
   constexpr char kText[] =
       "a\0b\x01x\xEF\xBF\xBD\xE2\x80\x8B"
       "x\tthe\xC2\xA0the\xE3\x80\x80the";
   const std::string text(kText, sizeof(kText) - 1);
   ASSERT_EQ(text.size(), 27u);
-  EXPECT_THAT(Pieces(tokenizer, text),
+  EXPECT_THAT(Pieces(*tokenizer, text),
               ElementsAre("a", "##b", "##x", "##x", "the", "the", "the"));
   // U+FFFD at 5..8 and U+200B at 8..11 are dropped; the second x is 11..12.
-  EXPECT_THAT(Offsets(tokenizer, text)[3], std::pair(11u, 12u));
+  EXPECT_THAT(OffsetsOf(*tokenizer, text)[3], std::pair(11u, 12u));
 }
 
-TEST(WordPieceTokenizerTest, ChineseCharactersAreSingleTokens) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  EXPECT_THAT(Pieces(tokenizer, "a中文b"), ElementsAre("a", "中", "文", "b"));
-  EXPECT_THAT(Offsets(tokenizer, "a中文b"),
+TEST(BertTokenizerTest, ChineseCharactersAreSingleTokens) {
+  auto tokenizer = Uncased();
+  EXPECT_THAT(Pieces(*tokenizer, "a中文b"), ElementsAre("a", "中", "文", "b"));
+  EXPECT_THAT(OffsetsOf(*tokenizer, "a中文b"),
               ElementsAre(std::pair(0u, 1u), std::pair(1u, 4u),
                           std::pair(4u, 7u), std::pair(7u, 8u)));
   // CJK Extension B (U+20000) is in HF's ranges too.
-  EXPECT_THAT(Pieces(tokenizer,
+  EXPECT_THAT(Pieces(*tokenizer,
                      "a\xF0\xA0\x80\x80"
                      "b"),
               ElementsAre("a", "[UNK]", "b"));
-  BertTokenizerSpec spec = UncasedSpec();
-  spec.handle_chinese_chars = false;
-  EXPECT_THAT(Pieces(MakeTokenizer(spec), "a中文b"), ElementsAre("[UNK]"));
+  TokenizerConfigJson config;
+  config.tokenize_chinese_chars = false;
+  EXPECT_THAT(Pieces(*Make(TestVocab(), config), "a中文b"),
+              ElementsAre("[UNK]"));
 }
 
-TEST(WordPieceTokenizerTest, LowercaseAndStripAccentsMapBackToOriginalBytes) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+TEST(BertTokenizerTest, LowercaseAndStripAccentsMapBackToOriginalBytes) {
+  auto tokenizer = Uncased();
   // "CAFÉ" (precomposed) and "cafe" + U+0301 (decomposed). A dropped mark
   // of its own is not part of the span (as in HF tokenizers); a mark inside
   // a precomposed character is.
-  EXPECT_THAT(Pieces(tokenizer, "CAF\xC3\x89 cafe\xCC\x81"),
+  EXPECT_THAT(Pieces(*tokenizer, "CAF\xC3\x89 cafe\xCC\x81"),
               ElementsAre("cafe", "cafe"));
-  EXPECT_THAT(Offsets(tokenizer, "CAF\xC3\x89 cafe\xCC\x81"),
+  EXPECT_THAT(OffsetsOf(*tokenizer, "CAF\xC3\x89 cafe\xCC\x81"),
               ElementsAre(std::pair(0u, 5u), std::pair(6u, 10u)));
   // Pieces inside a word: "caf" + "##e" from "CAFÉ" when "cafe" is absent.
-  BertTokenizerSpec spec = UncasedSpec();
-  spec.vocab[17] = "caf";
-  WordPieceTokenizer split = MakeTokenizer(spec);
-  EXPECT_THAT(Pieces(split, "CAF\xC3\x89"), ElementsAre("caf", "##e"));
-  EXPECT_THAT(Offsets(split, "CAF\xC3\x89"),
+  std::vector<std::string> vocab = TestVocab();
+  vocab[17] = "caf";
+  auto split = Make(vocab);
+  EXPECT_THAT(Pieces(*split, "CAF\xC3\x89"), ElementsAre("caf", "##e"));
+  EXPECT_THAT(OffsetsOf(*split, "CAF\xC3\x89"),
               ElementsAre(std::pair(0u, 3u), std::pair(3u, 5u)));
 }
 
-TEST(WordPieceTokenizerTest, StripAccentsFollowsOptions) {
-  BertTokenizerSpec keep = UncasedSpec();
+TEST(BertTokenizerTest, StripAccentsFollowsOptions) {
+  TokenizerConfigJson keep;
   keep.strip_accents = false;
-  EXPECT_THAT(Pieces(MakeTokenizer(keep), "\xC3\x89"), ElementsAre("é"));
-  BertTokenizerSpec cased = UncasedSpec();
-  cased.lowercase = false;  // strip_accents unset: follows lowercase
-  EXPECT_THAT(Pieces(MakeTokenizer(cased), "\xC3\xA9 E"),
+  EXPECT_THAT(Pieces(*Make(TestVocab(), keep), "\xC3\x89"), ElementsAre("é"));
+  TokenizerConfigJson cased;
+  cased.do_lower_case = false;  // strip_accents unset: follows lowercase
+  EXPECT_THAT(Pieces(*Make(TestVocab(), cased), "\xC3\xA9 E"),
               ElementsAre("é", "[UNK]"));
   cased.strip_accents = true;
-  EXPECT_THAT(Pieces(MakeTokenizer(cased), "\xC3\xA9"), ElementsAre("e"));
+  EXPECT_THAT(Pieces(*Make(TestVocab(), cased), "\xC3\xA9"), ElementsAre("e"));
 }
 
-TEST(WordPieceTokenizerTest, FullLowercaseSpecialCases) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  // İ lowercases to i + U+0307, whose mark accent stripping removes.
-  EXPECT_THAT(Pieces(tokenizer, "\xC4\xB0"), ElementsAre("i"));
-  EXPECT_THAT(Offsets(tokenizer, "\xC4\xB0"), ElementsAre(std::pair(0u, 2u)));
-  // Final sigma: word-final Σ -> ς, elsewhere σ (JS toLowerCase, Python
-  // str.lower).
-  EXPECT_THAT(Pieces(tokenizer, "ΟΔΟΣ Σ ΟΔΟΣ."),
-              ElementsAre("οδος", "σ", "οδος", "[UNK]"));
-  EXPECT_THAT(Pieces(tokenizer, "ΟΣΟ"), ElementsAre("ο", "##σ", "##ο"));
+TEST(BertTokenizerTest, FullLowercaseSpecialCases) {
+  auto tokenizer = Uncased();
+  // İ: accent stripping (NFD, drop Mn) leaves I, which lowercases to i.
+  EXPECT_THAT(Pieces(*tokenizer, "\xC4\xB0"), ElementsAre("i"));
+  EXPECT_THAT(OffsetsOf(*tokenizer, "\xC4\xB0"),
+              ElementsAre(std::pair(0u, 2u)));
+  // Σ lowercases to σ wherever it is: Rust lowercases each character on its
+  // own (HF tokenizers, the reference), with no final-sigma rule.
+  EXPECT_THAT(Pieces(*tokenizer, "ΟΔΟΣ Σ ΟΔΟΣ."),
+              ElementsAre("οδοσ", "σ", "οδοσ", "[UNK]"));
+  EXPECT_THAT(Pieces(*tokenizer, "ΟΣΟ"), ElementsAre("ο", "##σ", "##ο"));
 }
 
-TEST(WordPieceTokenizerTest, AddedTokensMatchLiterallyBeforeNormalization) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  EXPECT_THAT(Pieces(tokenizer, "the[MASK]the [mask]"),
+TEST(BertTokenizerTest, AddedTokensMatchLiterallyBeforeNormalization) {
+  auto tokenizer = Uncased();
+  EXPECT_THAT(Pieces(*tokenizer, "the[MASK]the [mask]"),
               ElementsAre("the", "[MASK]", "the", "[UNK]", "[UNK]", "[UNK]"));
-  TokenizeOptions options;
-  options.add_special_tokens = false;
-  auto result = tokenizer.Tokenize("the [MASK]", options);
-  ASSERT_TRUE(result.ok());
-  ASSERT_EQ(result->tokens.size(), 2u);
-  EXPECT_EQ(result->tokens[1].id, 4);
-  EXPECT_TRUE(result->tokens[1].special);
-  EXPECT_EQ(result->tokens[1].start, 4u);
-  EXPECT_EQ(result->tokens[1].end, 10u);
-  EXPECT_FALSE(result->tokens[0].special);
+  Encoding result = EncodeOk(*tokenizer, "the [MASK]", false);
+  ASSERT_EQ(result.size(), 2u);
+  EXPECT_EQ(result.ids[1], 4);
+  EXPECT_TRUE(tokenizer->IsSpecialId(result.ids[1]));
+  EXPECT_EQ(result.offsets[1], (Offsets{4, 10}));
+  EXPECT_FALSE(tokenizer->IsSpecialId(result.ids[0]));
 }
 
-TEST(WordPieceTokenizerTest, SpecialTokensHaveZeroOffsets) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  auto result = tokenizer.Tokenize("the", {});
-  ASSERT_TRUE(result.ok());
-  ASSERT_EQ(result->tokens.size(), 3u);
-  EXPECT_EQ(result->tokens[0].text, "[CLS]");
-  EXPECT_EQ(result->tokens[0].id, tokenizer.cls_id());
-  EXPECT_EQ(result->tokens[2].id, tokenizer.sep_id());
+TEST(BertTokenizerTest, SpecialTokensHaveZeroOffsets) {
+  auto tokenizer = Uncased();
+  Encoding result = EncodeOk(*tokenizer, "the", true);
+  ASSERT_EQ(result.size(), 3u);
+  EXPECT_EQ(result.tokens[0], "[CLS]");
+  EXPECT_EQ(result.ids[0], tokenizer->TokenToId("[CLS]"));
+  EXPECT_EQ(result.ids[2], tokenizer->TokenToId("[SEP]"));
   for (int i : {0, 2}) {
-    EXPECT_TRUE(result->tokens[i].special);
-    EXPECT_EQ(result->tokens[i].start, 0u);
-    EXPECT_EQ(result->tokens[i].end, 0u);
+    EXPECT_EQ(result.special_tokens_mask[i], 1);
+    EXPECT_EQ(result.offsets[i], (Offsets{0, 0}));
   }
-  EXPECT_EQ(result->tokens[1].start, 0u);
-  EXPECT_EQ(result->tokens[1].end, 3u);
+  EXPECT_EQ(result.special_tokens_mask[1], 0);
+  EXPECT_EQ(result.offsets[1], (Offsets{0, 3}));
 }
 
-TEST(WordPieceTokenizerTest, EmptyAndWhitespaceOnlyTexts) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  EXPECT_THAT(Pieces(tokenizer, "", true), ElementsAre("[CLS]", "[SEP]"));
-  EXPECT_THAT(Pieces(tokenizer, " \t\n\r", true),
+TEST(BertTokenizerTest, EmptyAndWhitespaceOnlyTexts) {
+  auto tokenizer = Uncased();
+  EXPECT_THAT(Pieces(*tokenizer, "", true), ElementsAre("[CLS]", "[SEP]"));
+  EXPECT_THAT(Pieces(*tokenizer, " \t\n\r", true),
               ElementsAre("[CLS]", "[SEP]"));
-  EXPECT_TRUE(Pieces(tokenizer, "", false).empty());
+  EXPECT_TRUE(Pieces(*tokenizer, "", false).empty());
 }
 
-TEST(WordPieceTokenizerTest, InvalidUtf8IsAnErrorWithTheByteOffset) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+TEST(BertTokenizerTest, InvalidUtf8IsAnErrorWithTheByteOffset) {
+  auto tokenizer = Uncased();
   for (const auto& [text, offset] : std::vector<std::pair<std::string, int>>{
            {"the \xff", 4},
            {"ab\xC3", 2},                 // truncated sequence
            {"\xC0\xAF", 0},               // overlong
            {"a\xED\xA0\x80", 1},          // UTF-16 surrogate
            {"ok\xF4\x90\x80\x80", 2}}) {  // above U+10FFFF
-    auto result = tokenizer.Tokenize(text, {});
+    auto result = tokenizer->Encode(text, {});
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(result.status().message(),
               "invalid UTF-8 at byte offset " + std::to_string(offset));
-    EXPECT_EQ(tokenizer.EncodeIds(text, {}).status(), result.status());
   }
 }
 
-TEST(WordPieceTokenizerTest, TruncationKeepsSepAndReportsFullLength) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
-  TokenizeOptions options;
+TEST(BertTokenizerTest, TruncationKeepsSepAndReportsFullLength) {
+  auto tokenizer = Uncased();
+  EncodeOptions options;
   options.max_length = 4;
-  auto result = tokenizer.Tokenize("the the the the", options);
+  auto result = tokenizer->Encode("the the the the", options);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->untruncated_length, 6u);
-  std::vector<std::string> pieces;
-  for (const Token& t : result->tokens) pieces.push_back(t.text);
-  EXPECT_THAT(pieces, ElementsAre("[CLS]", "the", "the", "[SEP]"));
+  EXPECT_THAT(result->tokens, ElementsAre("[CLS]", "the", "the", "[SEP]"));
 
   options.max_length = 6;  // exactly fits: unchanged
-  auto fits = tokenizer.EncodeIds("the the the the", options);
+  auto fits = tokenizer->Encode("the the the the", options);
   ASSERT_TRUE(fits.ok());
   EXPECT_EQ(fits->ids.size(), 6u);
   EXPECT_EQ(fits->untruncated_length, 6u);
 
   options.max_length = 1;
-  EXPECT_THAT(tokenizer.EncodeIds("the the", options).status().message(),
+  EXPECT_THAT(tokenizer->Encode("the the", options).status().message(),
               HasSubstr("max_length is 1, expected at least 2"));
   options.add_special_tokens = false;
-  auto bare = tokenizer.EncodeIds("the the", options);
+  auto bare = tokenizer->Encode("the the", options);
   ASSERT_TRUE(bare.ok());
   EXPECT_EQ(bare->ids, std::vector<int32_t>{5});
   EXPECT_EQ(bare->untruncated_length, 2u);
 }
 
-TEST(WordPieceTokenizerTest, ConcurrentCallsGiveTheSameResult) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+TEST(BertTokenizerTest, ConcurrentCallsGiveTheSameResult) {
+  auto tokenizer = Uncased();
   const std::string text = "Unaffable RUNNING, café 中文! the a b";
-  auto expected = tokenizer.EncodeIds(text, {});
+  auto expected = tokenizer->Encode(text, {});
   ASSERT_TRUE(expected.ok());
   std::vector<std::thread> threads;
   std::vector<int> mismatches(4, 0);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 500; ++i) {
-        auto ids = tokenizer.EncodeIds(text, {});
+        auto ids = tokenizer->Encode(text, {});
         if (!ids.ok() || ids->ids != expected->ids) ++mismatches[t];
       }
     });
@@ -569,7 +482,7 @@ TEST(WordPieceTokenizerTest, ConcurrentCallsGiveTheSameResult) {
 
 // ------------------------------------------------------------------- loader
 
-class LoadBertTokenizerTest : public ::testing::Test {
+class LoadTokenizerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -583,103 +496,104 @@ class LoadBertTokenizerTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-TEST_F(LoadBertTokenizerTest, MissingFilesIsNotFound) {
-  auto tokenizer = LoadBertTokenizer(dir_.string());
+TEST_F(LoadTokenizerTest, MissingFilesIsNotFound) {
+  auto tokenizer = LoadTokenizer(dir_.string());
   EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(tokenizer.status().message(),
               HasSubstr("has neither tokenizer.json nor vocab.txt"));
 }
 
-TEST_F(LoadBertTokenizerTest, VocabRouteReadsConfigAndSpecialTokensMap) {
+TEST_F(LoadTokenizerTest, VocabRouteReadsConfigAndSpecialTokensMap) {
   Write("vocab.txt", "<pad>\n<unk>\n[CLS]\n[SEP]\nHello\n");
   Write("tokenizer_config.json",
-        R"({"do_lower_case": false, "model_max_length": 128})");
+        R"({"do_lower_case": false, "model_max_length": 128,
+            "clean_up_tokenization_spaces": true})");
   Write("special_tokens_map.json",
         R"({"unk_token": "<unk>", "pad_token": "<pad>"})");
-  auto tokenizer = LoadBertTokenizer(dir_.string());
+  auto tokenizer = LoadTokenizer(dir_.string());
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  EXPECT_EQ((*tokenizer)->max_length(), 128);
-  EXPECT_EQ((*tokenizer)->unk_id(), 1);
-  EXPECT_EQ((*tokenizer)->pad_id(), 0);
+  EXPECT_EQ((*tokenizer)->model_max_length(), 128);
+  EXPECT_TRUE((*tokenizer)->clean_up_tokenization_spaces());
+  EXPECT_TRUE((*tokenizer)->IsSpecialId(1));
+  EXPECT_TRUE((*tokenizer)->IsSpecialId(0));
   EXPECT_THAT(Pieces(**tokenizer, "Hello hello"),
               ElementsAre("Hello", "<unk>"));
 }
 
-TEST_F(LoadBertTokenizerTest, PrefersTokenizerJsonAndNamesTheFileInErrors) {
+TEST_F(LoadTokenizerTest, PrefersTokenizerJsonAndNamesTheFileInErrors) {
   Write("vocab.txt", "[UNK]\n[CLS]\n[SEP]\n");
-  Write("tokenizer.json",
-        TokenizerJson("BPE", kBertNormalizer, kBertPreTokenizer, kTemplate));
-  auto tokenizer = LoadBertTokenizer(dir_.string());
+  Write("tokenizer.json", TokenizerJson("WordLevel", kBertNormalizer,
+                                        kBertPreTokenizer, kTemplate));
+  auto tokenizer = LoadTokenizer(dir_.string());
   EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(
-      tokenizer.status().message(),
-      HasSubstr(dir_.string() + "/tokenizer.json: model.type is \"BPE\""));
+  EXPECT_THAT(tokenizer.status().message(),
+              HasSubstr(dir_.string() +
+                        "/tokenizer.json: model.type = \"WordLevel\" is not "
+                        "supported"));
   Write("tokenizer.json", TokenizerJson("WordPiece", kBertNormalizer,
                                         kBertPreTokenizer, kTemplate));
   Write("tokenizer_config.json", R"({"model_max_length": 512})");
-  tokenizer = LoadBertTokenizer(dir_.string());
+  tokenizer = LoadTokenizer(dir_.string());
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  EXPECT_EQ((*tokenizer)->vocab_size(), 9u);
-  EXPECT_EQ((*tokenizer)->max_length(), 512);
+  EXPECT_EQ((*tokenizer)->VocabSize(), 9u);
+  EXPECT_EQ((*tokenizer)->model_max_length(), 512);
+  Write("tokenizer_config.json", R"({"model_max_length": "x"})");
+  tokenizer = LoadTokenizer(dir_.string());
+  EXPECT_THAT(
+      tokenizer.status().message(),
+      HasSubstr(dir_.string() + "/tokenizer_config.json: model_max_length"));
 }
 
 // Files that exist but cannot be read as files are errors naming the file,
 // never "missing", and never a blocking read (a FIFO has no writer).
-TEST_F(LoadBertTokenizerTest, FilesThatAreNotRegularFilesAreRefused) {
+TEST_F(LoadTokenizerTest, FilesThatAreNotRegularFilesAreRefused) {
   for (const char* name : {"tokenizer.json", "vocab.txt"}) {
     SCOPED_TRACE(name);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     std::filesystem::create_directory(dir_ / name);
-    auto tokenizer = LoadBertTokenizer(dir_.string());
+    auto tokenizer = LoadTokenizer(dir_.string());
     EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(tokenizer.status().message(),
                 HasSubstr((dir_ / name).string() + ": not a regular file"));
     std::filesystem::remove(dir_ / name);
     ASSERT_EQ(::mkfifo((dir_ / name).c_str(), 0600), 0);
-    tokenizer = LoadBertTokenizer(dir_.string());
+    tokenizer = LoadTokenizer(dir_.string());
     EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(tokenizer.status().message(),
                 HasSubstr((dir_ / name).string() + ": not a regular file"));
   }
 }
 
-TEST_F(LoadBertTokenizerTest, UnreadableVocabIsAnErrorNotMissing) {
+TEST_F(LoadTokenizerTest, UnreadableVocabIsAnErrorNotMissing) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads files whatever their mode";
   Write("vocab.txt", "[UNK]\n[CLS]\n[SEP]\n");
   ::chmod((dir_ / "vocab.txt").c_str(), 0);
-  auto tokenizer = LoadBertTokenizer(dir_.string());
+  auto tokenizer = LoadTokenizer(dir_.string());
   EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(tokenizer.status().message(),
               HasSubstr((dir_ / "vocab.txt").string() + ": cannot open"));
 }
 
-TEST(MakeBertTokenizerTest, TokenizesWithTheDemoModelVocabulary) {
+TEST(MakeTokenizerFromVocabTest, TokenizesWithTheDemoModelVocabulary) {
   absl::StatusOr<DemoModel> demo = MakeDemoModel();
   ASSERT_TRUE(demo.ok()) << demo.status();
-  auto tokenizer = MakeBertTokenizer(demo->vocab);
-  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  EXPECT_EQ((*tokenizer)->vocab_size(), demo->vocab.size());
-  EXPECT_EQ((*tokenizer)->IdToToken((*tokenizer)->cls_id()), "[CLS]");
-  auto ids = (*tokenizer)->EncodeIds("Hello, world!", {});
-  ASSERT_TRUE(ids.ok()) << ids.status();
-  EXPECT_GE(ids->ids.size(), 5u);
-  for (int32_t id : ids->ids) EXPECT_NE(id, (*tokenizer)->unk_id());
+  auto tokenizer = Make(demo->vocab);
+  ASSERT_NE(tokenizer, nullptr);
+  EXPECT_EQ(tokenizer->VocabSize(), demo->vocab.size());
+  Encoding e = EncodeOk(*tokenizer, "Hello, world!", true);
+  EXPECT_EQ(e.tokens.front(), "[CLS]");
+  EXPECT_GE(e.size(), 5u);
+  for (int32_t id : e.ids) EXPECT_NE(id, tokenizer->TokenToId("[UNK]"));
 }
 
-TEST_F(LoadBertTokenizerTest, LoadsTheTinyBertTestModel) {
-  auto tokenizer = LoadBertTokenizer(std::string(ATTNSERVE_SOURCE_DIR) +
-                                     "/tests/golden/tiny_bert");
+TEST_F(LoadTokenizerTest, LoadsTheTinyBertTestModel) {
+  auto tokenizer = LoadTokenizer(std::string(ATTNSERVE_SOURCE_DIR) +
+                                 "/tests/golden/tiny_bert");
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  EXPECT_GT((*tokenizer)->vocab_size(), 5u);
-  EXPECT_EQ((*tokenizer)->IdToToken((*tokenizer)->cls_id()), "[CLS]");
+  EXPECT_GT((*tokenizer)->VocabSize(), 5u);
+  EXPECT_EQ(EncodeOk(**tokenizer, "", true).tokens.front(), "[CLS]");
 }
-
-}  // namespace
-}  // namespace attnserve::core
-
-namespace attnserve::core {
-namespace {
 
 // Random texts mixing ASCII, Latin-1, combining marks, Greek capitals, CJK,
 // kana, Hangul, emoji, controls, whitespace and the special-token strings.
@@ -701,10 +615,7 @@ std::string RandomText(std::mt19937& rng, int max_pieces) {
     }
     const auto& [first, last] = kRanges[rng() % kRanges.size()];
     const char32_t cp = first + rng() % (last - first + 1);
-    utf8proc_uint8_t buffer[4];
-    const auto n =
-        utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), buffer);
-    text.append(reinterpret_cast<const char*>(buffer), size_t(n));
+    AppendUtf8(cp, &text);
   }
   return text;
 }
@@ -720,50 +631,47 @@ class TokenizerRandomTest : public ::testing::TestWithParam<bool> {};
 // entry points agree; and tokenizing "a b" is tokenizing "a" then "b"
 // (whitespace separates completely), offsets shifted.
 TEST_P(TokenizerRandomTest, OffsetsAreOrderedAndTextsCompose) {
-  BertTokenizerSpec spec = UncasedSpec();
-  spec.strip_accents = GetParam();
-  WordPieceTokenizer tokenizer = MakeTokenizer(spec);
+  TokenizerConfigJson config;
+  config.strip_accents = GetParam();
+  auto tokenizer = Make(TestVocab(), config);
   std::mt19937 rng(1234);
-  TokenizeOptions bare;
+  EncodeOptions bare;
   bare.add_special_tokens = false;
   for (int iteration = 0; iteration < 2000; ++iteration) {
     const std::string a = RandomText(rng, 12);
     const std::string b = RandomText(rng, 12);
     const std::string joined = a + " " + b;
     SCOPED_TRACE(testing::PrintToString(joined));
-    auto ta = tokenizer.Tokenize(a, bare);
-    auto tb = tokenizer.Tokenize(b, bare);
-    auto tj = tokenizer.Tokenize(joined, bare);
+    auto ta = tokenizer->Encode(a, bare);
+    auto tb = tokenizer->Encode(b, bare);
+    auto tj = tokenizer->Encode(joined, bare);
     ASSERT_TRUE(ta.ok() && tb.ok() && tj.ok());
-    const Token* previous = nullptr;
-    for (const Token& token : tj->tokens) {
-      ASSERT_LT(token.start, token.end);
-      ASSERT_LE(token.end, joined.size());
-      EXPECT_TRUE(IsCharBoundary(joined, token.start));
-      EXPECT_TRUE(IsCharBoundary(joined, token.end));
-      if (previous != nullptr) {
-        EXPECT_GE(token.start, previous->start);
-        EXPECT_GE(token.end, previous->end);
+    for (size_t i = 0; i < tj->size(); ++i) {
+      const Offsets& o = tj->offsets[i];
+      ASSERT_LT(o.start, o.end);
+      ASSERT_LE(o.end, joined.size());
+      EXPECT_TRUE(IsCharBoundary(joined, o.start));
+      EXPECT_TRUE(IsCharBoundary(joined, o.end));
+      if (i > 0) {
+        EXPECT_GE(o.start, tj->offsets[i - 1].start);
+        EXPECT_GE(o.end, tj->offsets[i - 1].end);
       }
-      previous = &token;
     }
-    std::vector<Token> expected = ta->tokens;
-    for (Token token : tb->tokens) {
-      token.start += uint32_t(a.size() + 1);
-      token.end += uint32_t(a.size() + 1);
-      expected.push_back(token);
+    std::vector<int32_t> expected_ids = ta->ids;
+    std::vector<Offsets> expected_offsets = ta->offsets;
+    expected_ids.insert(expected_ids.end(), tb->ids.begin(), tb->ids.end());
+    for (Offsets o : tb->offsets) {
+      o.start += uint32_t(a.size() + 1);
+      o.end += uint32_t(a.size() + 1);
+      expected_offsets.push_back(o);
     }
-    ASSERT_EQ(tj->tokens.size(), expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-      EXPECT_EQ(tj->tokens[i].id, expected[i].id) << i;
-      EXPECT_EQ(tj->tokens[i].start, expected[i].start) << i;
-      EXPECT_EQ(tj->tokens[i].end, expected[i].end) << i;
-    }
-    auto ids = tokenizer.EncodeIds(joined, {});
-    ASSERT_TRUE(ids.ok());
-    ASSERT_EQ(ids->ids.size(), tj->tokens.size() + 2);
-    for (size_t i = 0; i < tj->tokens.size(); ++i)
-      EXPECT_EQ(ids->ids[i + 1], tj->tokens[i].id);
+    EXPECT_EQ(tj->ids, expected_ids);
+    EXPECT_EQ(tj->offsets, expected_offsets);
+    auto with_specials = tokenizer->Encode(joined, {});
+    ASSERT_TRUE(with_specials.ok());
+    ASSERT_EQ(with_specials->size(), tj->size() + 2);
+    for (size_t i = 0; i < tj->size(); ++i)
+      EXPECT_EQ(with_specials->ids[i + 1], tj->ids[i]);
   }
 }
 
@@ -804,14 +712,14 @@ bool IsValidUtf8(const std::string& text) {
 // Arbitrary bytes never crash: valid UTF-8 tokenizes, anything else is
 // INVALID_ARGUMENT.
 TEST(TokenizerRandomBytesTest, ArbitraryBytesNeverCrash) {
-  WordPieceTokenizer tokenizer = MakeTokenizer(UncasedSpec());
+  auto tokenizer = Uncased();
   std::mt19937 rng(99);
   int valid = 0;
   for (int iteration = 0; iteration < 5000; ++iteration) {
     std::string text(rng() % 24, '\0');
     for (char& c : text)
       c = static_cast<char>(rng() % 4 == 0 ? rng() : rng() % 128);
-    auto result = tokenizer.EncodeIds(text, {});
+    auto result = tokenizer->Encode(text, {});
     const bool is_valid = IsValidUtf8(text);
     EXPECT_EQ(result.ok(), is_valid);
     if (!result.ok()) {
@@ -823,4 +731,4 @@ TEST(TokenizerRandomBytesTest, ArbitraryBytesNeverCrash) {
 }
 
 }  // namespace
-}  // namespace attnserve::core
+}  // namespace attnserve::core::tokenizers

@@ -109,7 +109,7 @@ class EncodeStreamReactor
       : context_(context),
         registry_(registry),
         gate_(gate),
-        entry_(gate->Enter()) {
+        entry_(gate->EnterStream()) {
     if (!entry_.open()) {
       finished_ = true;
       Finish(ToGrpcStatus(ShuttingDownError()));
@@ -358,7 +358,6 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(
     grpc::CallbackServerContext* context, const v1::EncodeRequest* request,
     v1::EncodeResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
-  if (!reactor->admitted()) return reactor;
   absl::StatusOr<std::shared_ptr<const ServedModel>> model =
       registry_->Lookup(request->model());
   if (!model.ok()) {

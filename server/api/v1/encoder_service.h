@@ -1,5 +1,5 @@
-#ifndef ATTNSERVE_SERVER_ENCODER_SERVICE_H_
-#define ATTNSERVE_SERVER_ENCODER_SERVICE_H_
+#ifndef ATTNSERVE_SERVER_API_V1_ENCODER_SERVICE_H_
+#define ATTNSERVE_SERVER_API_V1_ENCODER_SERVICE_H_
 
 #include "attnserve/v1/attnserve.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -50,4 +50,4 @@ class EncoderServiceImpl final
 
 }  // namespace attnserve::server
 
-#endif  // ATTNSERVE_SERVER_ENCODER_SERVICE_H_
+#endif  // ATTNSERVE_SERVER_API_V1_ENCODER_SERVICE_H_

@@ -1,4 +1,4 @@
-#include "server/encoder_service.h"
+#include "server/api/v1/encoder_service.h"
 
 #include <algorithm>
 #include <cstdint>

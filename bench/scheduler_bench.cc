@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "server/scheduler.h"
+#include "server/scheduling/scheduler.h"
 
 namespace attnserve::server {
 namespace {

@@ -22,7 +22,7 @@ proto() {
 }
 
 mkdir -p $C/proto_request $C/attention_spec $C/tokenizer $C/model_files $C/tokenizer_files \
-  $C/tokenizer_model
+  $C/tokenizer_model $C/tokenizer_json
 find $C -type f ! -name 'crash-*' -delete
 
 # ---- proto_request: 0 Attend, 1 MultiHeadAttend, 2 Encode ----
@@ -104,3 +104,15 @@ model_section load_unigram_bytes 3 "[m for m in d['models'] if m['name'] == 'uni
   "$GOLDEN/tokenizer_models.json"
 model_section load_roberta 2 "d['model']" "$GOLDEN/tokenizers/roberta-bpe/tokenizer.json"
 model_section load_unigram_metaspace 3 "d['model']" "$GOLDEN/tokenizers/unigram-metaspace/tokenizer.json"
+
+# ---- tokenizer_json: bit 0 encode/load; encode: bits 1-3 the trained tokenizer, bit 4 pair
+# (split at 0xFF), bits 5-7 max_length ----
+for t in 0 1 2 3 4; do
+  printf "\\x$(printf %02x $((t * 2)))Hello, world! caf\xc3\xa9  \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80\xe2\x80\x8d\xf0\x9f\x91\xa6 <mask> [MASK] <s>" \
+    > $C/tokenizer_json/encode_$t
+  printf "\\x$(printf %02x $((t * 2 + 16 + 64)))first text\xffsecond \xc3\xa9 text \x00 \xef\xbf\xbd" \
+    > $C/tokenizer_json/pair_truncated_$t
+done
+for name in roberta-bpe llama-bpe unigram-metaspace wordpiece; do
+  seed tokenizer_json "load_$name" 1 "$GOLDEN/tokenizers/$name/tokenizer.json"
+done

@@ -15,9 +15,9 @@
 #include "core/attention/validate_attention.h"
 #include "core/model/encoder_model.h"
 #include "google/protobuf/stubs/logging.h"
-#include "server/encode_request.h"
-#include "server/model_registry.h"
-#include "server/proto_convert.h"
+#include "server/api/v1/encode_request.h"
+#include "server/api/v1/proto_convert.h"
+#include "server/runtime/model_registry.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace attnserve::fuzz {
@@ -102,7 +102,7 @@ void FuzzMultiHeadAttend(absl::string_view bytes) {
     FUZZ_CHECK(!inputs.status().message().empty());
     return;
   }
-  const int64_t hidden_size = DemoServedModel().model->config.hidden_size;
+  const int64_t hidden_size = DemoServedModel().info.hidden_size;
   const int64_t context_elements = inputs->context.empty()
                                        ? inputs->hidden.num_elements()
                                        : inputs->context.num_elements();
@@ -111,7 +111,7 @@ void FuzzMultiHeadAttend(absl::string_view bytes) {
     return;
   }
   absl::StatusOr<core::AttentionOutputs> out =
-      core::MultiHeadAttend(*DemoServedModel().model, *inputs);
+      DemoServedModel().encoder->MultiHeadAttend(*inputs);
   if (!out.ok()) {
     FUZZ_CHECK(!out.status().message().empty());
     return;
@@ -133,10 +133,10 @@ void FuzzEncode(absl::string_view bytes) {
     FUZZ_CHECK(!prepared.status().message().empty());
     return;
   }
-  const int64_t vocab_size = model.model->config.vocab_size;
+  const int64_t vocab_size = model.info.vocab_size;
   for (const std::vector<int32_t>& ids : prepared->token_ids) {
     FUZZ_CHECK(!ids.empty());
-    FUZZ_CHECK(static_cast<int64_t>(ids.size()) <= model.max_length);
+    FUZZ_CHECK(static_cast<int64_t>(ids.size()) <= model.info.max_length);
     for (int32_t id : ids) FUZZ_CHECK(id >= 0 && id < vocab_size);
   }
 }

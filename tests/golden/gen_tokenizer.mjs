@@ -1,4 +1,4 @@
-// Golden outputs for the C++ WordPieceTokenizer (tests/core/tokenizer_golden_test.cc).
+// Golden outputs for the BERT tokenizer pipeline (tests/core/tokenizer/bert_golden_test.cc).
 // Two independent references run on the same corpus and the test models that
 // make_test_tokenizers.mjs writes:
 //   - transformers.js (@huggingface/transformers, AutoTokenizer on the local
@@ -6,8 +6,8 @@
 //   - Hugging Face tokenizers (npm `tokenizers`, the Rust library's bindings):
 //     ids and offsets. Its offsets are code point offsets; they are converted
 //     here to UTF-8 byte offsets, which is what attnserve reports.
-// The C++ test expects transformers.js ids; where the two references disagree
-// the case lists both and says which one attnserve follows and why.
+// The C++ test expects the Rust library's ids (the reference); where
+// transformers.js disagrees the case lists both and says why.
 //
 //   cd tests/golden && npm install --ignore-scripts && node make_test_tokenizers.mjs \
 //     && node gen_tokenizer.mjs
@@ -95,10 +95,9 @@ const corpus = [
   '\u{20000}\u{20001} ext-B \u{2A700}',
 ];
 
-// Where the references disagree, attnserve follows the one that matches
-// Python transformers' BertTokenizer (the original implementation).
+// Where the references disagree, attnserve follows HF tokenizers (Rust).
 const knownDivergences = [
-  { pattern: /Σ/u, follow: 'transformers.js',
+  { pattern: /Σ/u, follow: 'tokenizers',
     why: 'final sigma: JS toLowerCase and Python str.lower map a word-final Σ to ς; Rust tokenizers lowercases per char (σ)' },
   { pattern: /[\u{20000}-\u{2FA1F}]/u, follow: 'tokenizers',
     why: 'CJK outside the BMP: transformers.js walks UTF-16 units and misses them; Python and Rust split them as ideographs' },

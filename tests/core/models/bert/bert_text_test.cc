@@ -6,9 +6,8 @@
 #include "core/model/encoder_model.h"
 #include "core/models/bert/bert_model.h"
 #include "core/models/demo/demo_model.h"
-#include "core/tokenizer/load_bert_tokenizer.h"
-#include "core/tokenizer/tokenizer_files.h"
-#include "core/tokenizer/wordpiece_tokenizer.h"
+#include "core/tokenizer/load_tokenizer.h"
+#include "core/tokenizer/vocab_txt.h"
 #include "gtest/gtest.h"
 
 namespace attnserve::core {
@@ -17,12 +16,12 @@ namespace {
 const std::string kGoldenDir =
     std::string(ATTNSERVE_SOURCE_DIR) + "/tests/golden/";
 
-PackedBatch Pack(const WordPieceTokenizer& tokenizer,
+PackedBatch Pack(const tokenizers::Tokenizer& tokenizer,
                  const std::vector<std::string>& texts) {
   PackedBatch batch;
   batch.offsets.push_back(0);
   for (const std::string& text : texts) {
-    auto ids = tokenizer.EncodeIds(text, TokenizeOptions());
+    auto ids = tokenizer.Encode(text, tokenizers::EncodeOptions());
     EXPECT_TRUE(ids.ok()) << ids.status();
     if (!ids.ok()) continue;
     batch.token_ids.insert(batch.token_ids.end(), ids->ids.begin(),
@@ -38,13 +37,12 @@ PackedBatch Pack(const WordPieceTokenizer& tokenizer,
 TEST(BertTextTest, DemoModelEmbedsText) {
   auto demo = MakeDemoModel();
   ASSERT_TRUE(demo.ok()) << demo.status();
-  auto spec = MakeSpecFromVocab(demo->vocab, TokenizerConfigJson());
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  auto tokenizer = WordPieceTokenizer::Create(*std::move(spec));
-  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  EXPECT_EQ(int64_t(tokenizer->vocab_size()), demo->model->config.vocab_size);
-  EXPECT_EQ(tokenizer->cls_id(), 2);
-  EXPECT_EQ(tokenizer->sep_id(), 3);
+  auto made = tokenizers::MakeTokenizerFromVocab(demo->vocab, {});
+  ASSERT_TRUE(made.ok()) << made.status();
+  const tokenizers::Tokenizer* tokenizer = made->get();
+  EXPECT_EQ(int64_t(tokenizer->VocabSize()), demo->model->config.vocab_size);
+  EXPECT_EQ(tokenizer->TokenToId("[CLS]"), 2);
+  EXPECT_EQ(tokenizer->TokenToId("[SEP]"), 3);
 
   const std::vector<std::string> texts = {
       "Hello world!", "The cat sat on the mat.",
@@ -52,7 +50,7 @@ TEST(BertTextTest, DemoModelEmbedsText) {
   const PackedBatch batch = Pack(*tokenizer, texts);
   ASSERT_EQ(batch.offsets.size(), 4u);
   for (int32_t id : batch.token_ids)
-    EXPECT_NE(id, tokenizer->unk_id()) << "a word is missing";
+    EXPECT_NE(id, tokenizer->TokenToId("[UNK]")) << "a word is missing";
   auto out = Encode(*demo->model, batch, EncodeOptions());
   ASSERT_TRUE(out.ok()) << out.status();
   Tensor pooled =
@@ -71,10 +69,10 @@ TEST(BertTextTest, DemoModelEmbedsText) {
 TEST(BertTextTest, GoldenCheckpointTokenizerAndModelAgree) {
   auto model = LoadBertModel(kGoldenDir + "tiny_bert");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto tokenizer = LoadBertTokenizer(kGoldenDir + "tiny_bert");
+  auto tokenizer = tokenizers::LoadTokenizer(kGoldenDir + "tiny_bert");
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  EXPECT_EQ(int64_t((*tokenizer)->vocab_size()), (*model)->config.vocab_size);
-  EXPECT_EQ((*tokenizer)->max_length(), (*model)->max_length);
+  EXPECT_EQ(int64_t((*tokenizer)->VocabSize()), (*model)->config.vocab_size);
+  EXPECT_EQ((*tokenizer)->model_max_length(), (*model)->max_length);
   const PackedBatch batch = Pack(**tokenizer, {"the water is warm", "a b c"});
   auto out = Encode(**model, batch, EncodeOptions());
   ASSERT_TRUE(out.ok()) << out.status();

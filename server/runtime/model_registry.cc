@@ -1,0 +1,89 @@
+#include "server/runtime/model_registry.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/model/load_model.h"
+#include "core/models/demo/demo_model.h"
+#include "core/tokenizer/load_tokenizer.h"
+#include "core/tokenizer/vocab_txt.h"
+
+namespace attnserve::server {
+namespace {
+
+absl::Status Prefixed(absl::string_view model, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat("model ", model, ": ", status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<ModelSpec> ParseModelSpec(absl::string_view flag_value) {
+  if (flag_value == "demo") return ModelSpec{"demo", ""};
+  const size_t eq = flag_value.find('=');
+  if (eq == absl::string_view::npos || eq == 0 || eq + 1 == flag_value.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--model ", flag_value, ": expected NAME=DIR or demo"));
+  }
+  return ModelSpec{std::string(flag_value.substr(0, eq)),
+                   std::string(flag_value.substr(eq + 1))};
+}
+
+absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
+    const ModelSpec& spec) {
+  auto served = std::make_shared<ServedModel>();
+  served->name = spec.name;
+  served->directory = spec.directory;
+  if (spec.directory.empty()) {
+    absl::StatusOr<core::DemoModel> demo = core::MakeDemoModel();
+    if (!demo.ok()) return Prefixed(spec.name, demo.status());
+    absl::StatusOr<std::unique_ptr<ServedTokenizer>> tokenizer =
+        core::tokenizers::MakeTokenizerFromVocab(demo->vocab, {});
+    if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
+    served->encoder = demo->model;
+    served->tokenizer = *std::move(tokenizer);
+  } else {
+    absl::StatusOr<std::shared_ptr<const core::EncoderModel>> encoder =
+        core::LoadEncoderModel(spec.directory);
+    if (!encoder.ok()) return Prefixed(spec.name, encoder.status());
+    absl::StatusOr<std::shared_ptr<const ServedTokenizer>> tokenizer =
+        core::tokenizers::LoadTokenizer(spec.directory);
+    if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
+    served->encoder = *std::move(encoder);
+    served->tokenizer = *std::move(tokenizer);
+  }
+  served->info = served->encoder->info();
+  const int64_t model_vocab = served->info.vocab_size;
+  if (static_cast<int64_t>(served->tokenizer->VocabSize()) > model_vocab) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model ", spec.name, ": the tokenizer has ",
+                     served->tokenizer->VocabSize(),
+                     " tokens but config.json vocab_size is ", model_vocab));
+  }
+  if (served->tokenizer->model_max_length() > 0) {
+    served->info.max_length = std::min(served->info.max_length,
+                                       served->tokenizer->model_max_length());
+  }
+  return served;
+}
+
+absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Lookup(
+    absl::string_view name) const {
+  for (const auto& m : models_) {
+    if (name.empty() || m->name == name) return m;
+  }
+  std::vector<std::string> names;
+  for (const auto& m : models_) names.push_back(m->name);
+  if (names.empty()) {
+    return absl::NotFoundError(absl::StrCat("model \"", name,
+                                            "\" is not served: the server "
+                                            "was started without --model"));
+  }
+  return absl::NotFoundError(
+      absl::StrCat("model \"", name,
+                   "\" is not served; served: ", absl::StrJoin(names, ", ")));
+}
+
+}  // namespace attnserve::server

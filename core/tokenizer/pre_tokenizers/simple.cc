@@ -65,6 +65,17 @@ void WhitespaceSplitPreTokenizer::PreTokenize(PreTokenizedText* text) const {
   SplitOnChars(text, IsWhitespace, SplitBehavior::kRemoved);
 }
 
+void CharDelimiterSplitPreTokenizer::PreTokenize(PreTokenizedText* text) const {
+  const char32_t delimiter = delimiter_;
+  text->SplitEach([delimiter](NormalizedText normalized) {
+    return SplitByMatches(
+        normalized,
+        FindCharMatches(normalized.get(),
+                        [delimiter](char32_t c) { return c == delimiter; }),
+        SplitBehavior::kRemoved);
+  });
+}
+
 void PunctuationPreTokenizer::PreTokenize(PreTokenizedText* text) const {
   SplitOnChars(text, IsPunctuation, behavior_);
 }

@@ -6,7 +6,6 @@ gives the independent float64 torch reference's outputs (tests/golden/gen_models
   /usr/bin/python3 tests/e2e/architectures_python_test.py BUILD_DIR SOURCE_DIR
 """
 import json
-import os
 import pathlib
 import struct
 import sys
@@ -19,8 +18,9 @@ BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 MODELS = SOURCE_DIR / "tests" / "golden" / "models"
 _STUBS = tempfile.TemporaryDirectory()
-os.environ["ATTNSERVE_STUBS_DIR"] = _STUBS.name
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+sys.path.insert(0, str(gen_stubs.generate(_STUBS.name)))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 from attnserve_client import from_tensor, pb  # noqa: E402

@@ -11,7 +11,6 @@ the same multi-endpoint target.
 """
 import collections
 import json
-import os
 import pathlib
 import signal
 import subprocess
@@ -24,8 +23,9 @@ import unittest
 BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 _STUBS = tempfile.TemporaryDirectory()
-os.environ["ATTNSERVE_STUBS_DIR"] = _STUBS.name
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+sys.path.insert(0, str(gen_stubs.generate(_STUBS.name)))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402,F401  (generates the stubs)
 import grpc  # noqa: E402

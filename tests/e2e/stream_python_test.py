@@ -32,7 +32,7 @@ SLOWDOWN = {"": 1, "address": 4, "thread": 10}[sanitizer(BUILD_DIR)]
 WORDS = ("the of and to in a is that for it as was with be by on not he this are or from at "
          "which but have an had they you were their one all we can her has there been").split()
 CALL_TIMEOUT = 120
-# The server's per-stream in-flight limit (server/encoder_service.cc).
+# The server's per-stream in-flight limit (server/api/v1/encoder_service.cc).
 MAX_IN_FLIGHT = 64
 
 

@@ -19,7 +19,8 @@ With --turns N (needs python3-torch and onnxruntime-node in bench/peers, as
 bench/compare_encoder.py): the same 16-token text through ONNX Runtime in process and through
 attnserve's gRPC in alternating turns of --turn_calls calls, N turns each, the server idle
 while ORT runs (issue 8's latency target measured as traffic arrives): medians of all calls.
---env NAME=VALUE (repeatable) sets server environment variables, for A/B runs.
+--env NAME=VALUE and --server_arg=--flag=value (repeatable) set the server's environment
+and flags, for A/B runs.
 Prints a Markdown table and the raw figures as JSON.
 """
 import argparse
@@ -113,6 +114,8 @@ def main():
     parser.add_argument("--warm", type=int, default=300)
     parser.add_argument("--idle_window", type=float, default=5.0)
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--server_arg", action="append", default=[],
+                        help="extra attnserve flag, e.g. --server_arg=--compute_hold_us=0")
     parser.add_argument("--label", default="")
     parser.add_argument("--turns", type=int, default=0)
     parser.add_argument("--split_every_call", action="store_true",
@@ -136,7 +139,7 @@ def main():
         name, value = assignment.split("=", 1)
         os.environ[name] = value
     server = AttnServe(args.build_dir, ["--model", f"minilm={model_dir}", "--compute_threads",
-                                        str(args.threads)], metrics=True)
+                                        str(args.threads), *args.server_arg], metrics=True)
     os.environ.clear()
     os.environ.update(saved_env)
     try:

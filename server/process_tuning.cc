@@ -22,6 +22,12 @@ namespace attnserve::server {
 // 16-token text through gRPC (attnbench, 1 client, p50): passive (no spin,
 // every parallel region wakes a sleeping thread) 3.9 ms; GOMP_SPINCOUNT 1000
 // or 10^5 1.6 ms.
+// Issue 13 measured longer spins again (bench/idle_latency.py, RESULTS.md):
+// on a quiet core 10^5 makes calls faster (warm p50 2.2 vs 4.0 ms) but not
+// the calls after an idle gap relative to warm (the slow first calls are the
+// machine's: ONNX Runtime in process shows the same ramp), and with the cores
+// shared with other work it is 3-15x slower (warm p50 41-195 ms with 10^4 or
+// 10^5 vs 7-18 ms with 1000 at load average 8). 1000 stays the default.
 void PreferShortOpenMPSpinning(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr ||
       std::getenv("GOMP_SPINCOUNT") != nullptr) {

@@ -37,6 +37,9 @@ sys.path.insert(0, str(SOURCE_DIR / "bench"))
 sys.path.insert(0, str(SOURCE_DIR / "bench" / "peers"))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the client package makes them)
+_STUBS = tempfile.TemporaryDirectory()
+sys.path.insert(0, str(gen_stubs.generate(_STUBS.name)))
 from attnserve_process import AttnServe, metric, scrape  # noqa: E402
 from serve_bench import attnbench_words, write_model  # noqa: E402
 
@@ -73,7 +76,7 @@ def alternate_with_ort(args, model_dir, tmp, grpc_call):
     import subprocess
     import compare_encoder  # torch and the ONNX export; imported only here
     onnx_path = str(pathlib.Path(tmp) / "minilm.onnx")
-    compare_encoder.export_onnx(str(model_dir), onnx_path)
+    compare_encoder.export_onnx("bert", str(model_dir), onnx_path)
     compare_encoder.ort_times(onnx_path, [("1x16", [16])], 3, args.threads)  # installs ORT
     ort = subprocess.Popen(["node", str(SOURCE_DIR / "bench" / "peers" / "ort_runner.js"),
                             onnx_path, str(args.threads), "turns", "1", "16"],

@@ -165,7 +165,7 @@ def latency_1x16(args, model_dir, tmp):
          "--threads", str(args.threads), "--reps", "300", "--dtype", "fp32", "--lengths", "16"],
         capture_output=True, text=True, check=True).stdout)["ms"]
     onnx_path = str(pathlib.Path(tmp) / "minilm.onnx")
-    compare_encoder.export_onnx(str(model_dir), onnx_path)
+    compare_encoder.export_onnx("bert", str(model_dir), onnx_path)
     ort = compare_encoder.ort_times(onnx_path, [("1x16", [16])], 300, args.threads)["1x16"]["ort"]
     server = start_server(args, model_dir)
     try:

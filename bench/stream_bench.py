@@ -29,6 +29,9 @@ SOURCE_DIR = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SOURCE_DIR / "bench"))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the client package makes them)
+_STUBS = tempfile.TemporaryDirectory()
+sys.path.insert(0, str(gen_stubs.generate(_STUBS.name)))
 from attnserve_process import AttnServe, metric, scrape  # noqa: E402
 from serve_bench import attnbench_words, write_model  # noqa: E402
 

@@ -3,8 +3,11 @@
 
 Run with Debian's interpreter, after `./dev build`:
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/compare_encoder.py [--reps 10] [--rounds 3]
-Every peer gets the same weights (a random BERT written as a Hugging Face directory), the same
-shapes and the same thread count (2). Each round runs every peer once per shape; the table gives
+      [--only 8x128,...] [--models bert-base,modernbert-base,...] [--long]
+Every peer gets the same weights (a random model of each architecture written as a Hugging Face
+directory; torch peers in peers/torch_bert.py and peers/torch_archs.py, ORT runs their
+torch.onnx export), the same shapes and the same thread count (2). --long adds ModernBERT-base
+at 2048 and 8192 tokens (minutes per round; ORT's dense attention needs GBs at 8192). Each round runs every peer once per shape; the table gives
 the median over rounds of each peer's median time, ratios to attnserve, and achieved GFLOP/s.
 """
 import argparse
@@ -22,12 +25,24 @@ import torch.utils.mkldnn
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "peers"))
+import torch_archs  # noqa: E402
 import torch_bert  # noqa: E402
 
-MODELS = {  # name: (hidden, layers, heads, intermediate)
-    "minilm-l6": (384, 6, 12, 1536),
-    "bert-base": (768, 12, 12, 3072),
+MODELS = {  # name: (architecture, hidden, layers, heads, intermediate)
+    "minilm-l6": ("bert", 384, 6, 12, 1536),
+    "bert-base": ("bert", 768, 12, 12, 3072),
+    "mpnet-base": ("mpnet", 768, 12, 12, 3072),
+    "nomic-embed": ("nomic_bert", 768, 12, 12, 3072),
+    "modernbert-base": ("modernbert", 768, 22, 12, 1152),
 }
+# architecture: (writes a random directory, the torch peer's class)
+ARCHS = {
+    "bert": (torch_bert.random_bert_dir, torch_bert.TorchBert),
+    "mpnet": (torch_archs.random_mpnet_dir, torch_archs.TorchMpnet),
+    "nomic_bert": (torch_archs.random_nomic_dir, torch_archs.TorchNomicBert),
+    "modernbert": (torch_archs.random_modernbert_dir, torch_archs.TorchModernBert),
+}
+MODERNBERT_WINDOW, MODERNBERT_EVERY = 128, 3
 MIXED = [8 + (i * 37) % 121 for i in range(32)]  # 32 lengths in 8..128
 SHAPES = [  # (model, label, lengths of the sequences in the batch)
     ("minilm-l6", "1x16", [16]),
@@ -36,14 +51,28 @@ SHAPES = [  # (model, label, lengths of the sequences in the batch)
     ("bert-base", "32x128", [128] * 32),
     ("bert-base", "1x512", [512]),
     ("bert-base", "mixed32", MIXED),
+    ("mpnet-base", "8x128", [128] * 8),
+    ("nomic-embed", "8x128", [128] * 8),
+    ("modernbert-base", "8x128", [128] * 8),
+    ("modernbert-base", "1x512", [512]),
 ]
+LONG_SHAPES = [("modernbert-base", "1x2048", [2048]), ("modernbert-base", "1x8192", [8192])]
 
 
 def flops(model, lengths):
-    hidden, layers, _, inter = MODELS[model]
+    arch, hidden, layers, _, inter = MODELS[model]
     total = 0
-    for s in lengths:  # QKV + O: 8 T H^2, FFN: 4 T H I, attention: 4 T S H
-        total += layers * (8 * s * hidden * hidden + 4 * s * hidden * inter + 4 * s * s * hidden)
+    for s in lengths:  # QKV + O: 8 T H^2, FFN: 4 T H I (gated: 6 T H I), attention: 4 T S H
+        if arch in ("bert", "mpnet"):
+            total += layers * (8 * s * hidden * hidden + 4 * s * hidden * inter +
+                               4 * s * s * hidden)
+        elif arch == "nomic_bert":
+            total += layers * (8 * s * hidden * hidden + 6 * s * hidden * inter +
+                               4 * s * s * hidden)
+        else:  # ModernBERT: local layers see at most window + 1 keys
+            for i in range(layers):
+                keys = s if i % MODERNBERT_EVERY == 0 else min(s, MODERNBERT_WINDOW + 1)
+                total += 8 * s * hidden * hidden + 6 * s * hidden * inter + 4 * s * keys * hidden
     return total
 
 
@@ -58,10 +87,13 @@ def median_ms(fn, reps):
     return statistics.median(times)
 
 
-def torch_times(model_dir, shapes, reps, threads):
+def torch_times(arch, model_dir, shapes, reps, threads):
     torch.set_num_threads(threads)
-    model = torch_bert.TorchBert(model_dir).eval()
-    mkldnn_model = torch.utils.mkldnn.to_mkldnn(torch_bert.TorchBert(model_dir).eval())
+    peer = ARCHS[arch][1]
+    model = peer(model_dir).eval()
+    # mkldnn only changes nn.Linear modules: TorchBert's.
+    mkldnn_model = (torch.utils.mkldnn.to_mkldnn(peer(model_dir).eval()) if arch == "bert"
+                    else model)
     out = {}
     with torch.no_grad():
         for label, lengths in shapes:
@@ -77,8 +109,8 @@ def torch_times(model_dir, shapes, reps, threads):
     return out
 
 
-def export_onnx(model_dir, path):
-    model = torch_bert.TorchBert(model_dir).eval()
+def export_onnx(arch, model_dir, path):
+    model = ARCHS[arch][1](model_dir).eval()
     ids = torch.randint(1000, 20000, (2, 16))
     torch.onnx.export(model, (ids, torch.ones_like(ids)), path,
                       input_names=["input_ids", "attention_mask"], output_names=["hidden"],
@@ -128,25 +160,30 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated shape labels")
+    ap.add_argument("--models", default="", help="comma-separated model names")
+    ap.add_argument("--long", action="store_true", help="ModernBERT-base at 2048 and 8192")
     ap.add_argument("--binary", default=str(HERE.parent / "build/bin/encoder_timing"))
     args = ap.parse_args()
     wanted = set(args.only.split(",")) if args.only else None
+    wanted_models = set(args.models.split(",")) if args.models else None
+    all_shapes = SHAPES + (LONG_SHAPES if args.long else [])
 
     results = {}  # (model, label) -> peer -> [ms per round]
     with tempfile.TemporaryDirectory() as tmp:
-        for model, (hidden, layers, heads, inter) in MODELS.items():
-            shapes = [(label, lengths) for m, label, lengths in SHAPES
+        for model, (arch, hidden, layers, heads, inter) in MODELS.items():
+            shapes = [(label, lengths) for m, label, lengths in all_shapes
                       if m == model and (wanted is None or label in wanted)]
-            if not shapes:
+            if not shapes or (wanted_models is not None and model not in wanted_models):
                 continue
             model_dir = os.path.join(tmp, model)
-            torch_bert.random_bert_dir(model_dir, hidden, layers, heads, inter)
+            ARCHS[arch][0](model_dir, hidden, layers, heads, inter)
             onnx_path = os.path.join(tmp, model + ".onnx")
-            export_onnx(model_dir, onnx_path)
+            export_onnx(arch, model_dir, onnx_path)
             for _ in range(args.rounds):
                 for peer_times in (ours_times(args.binary, model_dir, shapes, args.reps,
                                               args.threads),
-                                   torch_times(model_dir, shapes, args.reps, args.threads),
+                                   torch_times(arch, model_dir, shapes, args.reps,
+                                               args.threads),
                                    ort_times(onnx_path, shapes, args.reps, args.threads)):
                     for label, row in peer_times.items():
                         for peer, ms in row.items():
@@ -154,7 +191,7 @@ def main():
                             print(f"# {model} {label} {peer}: {ms:.2f} ms", file=sys.stderr,
                                   flush=True)
 
-    lengths_of = {(m, label): lengths for m, label, lengths in SHAPES}
+    lengths_of = {(m, label): lengths for m, label, lengths in all_shapes}
     print(f"# threads={args.threads} reps={args.reps} rounds={args.rounds} "
           f"torch={torch.__version__}")
     print("| model | shape | peer | ms (median) | tokens/s | GFLOP/s | attnserve fp32 speed-up |")

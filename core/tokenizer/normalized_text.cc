@@ -72,7 +72,7 @@ void NormalizedText::TransformRange(size_t begin, size_t end,
     }
     const size_t length = Utf8Length(c);
     AppendUtf8(c, &text);
-    alignments.insert(alignments.end(), length, align);
+    for (size_t k = 0; k < length; ++k) alignments.push_back(align);
   }
   normalized_.replace(begin, end - begin, text);
   alignments_.erase(alignments_.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -82,6 +82,16 @@ void NormalizedText::TransformRange(size_t begin, size_t end,
 }
 
 void NormalizedText::Filter(const std::function<bool(char32_t)>& keep) {
+  {
+    // Nothing to drop: the text and its alignments stay as they are.
+    bool drops = false;
+    for (size_t pos = 0; pos < normalized_.size() && !drops;) {
+      size_t length = 0;
+      drops = !keep(DecodeUtf8(normalized_, pos, &length));
+      pos += length;
+    }
+    if (!drops) return;
+  }
   // HF's filter: a kept character carries the count of removed characters
   // that follow it; removed leading characters are the initial offset.
   std::vector<CharChange> changes;
@@ -109,6 +119,22 @@ void NormalizedText::Filter(const std::function<bool(char32_t)>& keep) {
 }
 
 void NormalizedText::Map(const std::function<char32_t(char32_t)>& map) {
+  // A character mapped to one of the same UTF-8 length keeps its bytes'
+  // alignments: rewrite in place unless some length changes.
+  std::string mapped;
+  mapped.reserve(normalized_.size());
+  bool same_lengths = true;
+  for (size_t pos = 0; pos < normalized_.size() && same_lengths;) {
+    size_t length = 0;
+    const char32_t c = map(DecodeUtf8(normalized_, pos, &length));
+    same_lengths = Utf8Length(c) == length;
+    AppendUtf8(c, &mapped);
+    pos += length;
+  }
+  if (same_lengths) {
+    normalized_ = std::move(mapped);
+    return;
+  }
   std::vector<CharChange> changes;
   changes.reserve(normalized_.size());
   for (const auto& [c, length] : Chars(normalized_)) {
@@ -131,9 +157,23 @@ void NormalizedText::Lowercase() {
     }
     return;
   }
+  std::string in_place;
+  in_place.reserve(normalized_.size());
+  char32_t lowered[2];
+  bool same_lengths = true;
+  for (size_t pos = 0; pos < normalized_.size() && same_lengths;) {
+    size_t length = 0;
+    const int n = ToLowercase(DecodeUtf8(normalized_, pos, &length), lowered);
+    same_lengths = n == 1 && Utf8Length(lowered[0]) == length;
+    AppendUtf8(lowered[0], &in_place);
+    pos += length;
+  }
+  if (same_lengths) {
+    normalized_ = std::move(in_place);
+    return;
+  }
   std::vector<CharChange> changes;
   changes.reserve(normalized_.size());
-  char32_t lowered[2];
   for (const auto& [c, length] : Chars(normalized_)) {
     const int n = ToLowercase(c, lowered);
     for (int i = 0; i < n; ++i) changes.emplace_back(lowered[i], i > 0 ? 1 : 0);
@@ -150,6 +190,7 @@ void NormalizedText::Unicode(UnicodeForm form) {
     }
   }
   if (ascii) return;  // every form is the identity on ASCII
+  if (IsNormalizationIdentity(normalized_, form)) return;
   Transform(NormalizeWithChanges(normalized_, form), 0);
 }
 

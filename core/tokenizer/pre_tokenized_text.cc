@@ -112,7 +112,7 @@ std::vector<NormalizedText> SplitByMatches(const NormalizedText& text,
 void PreTokenizedText::SplitEach(
     const std::function<std::vector<NormalizedText>(NormalizedText)>& fn) {
   std::vector<Split> result;
-  result.reserve(splits.size());
+  result.reserve(splits.size() * 4);
   for (Split& split : splits) {
     if (split.tokens.has_value()) {
       result.push_back(std::move(split));

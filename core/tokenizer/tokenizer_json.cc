@@ -15,6 +15,7 @@
 #include "core/tokenizer/models/unigram.h"
 #include "core/tokenizer/models/wordpiece.h"
 #include "core/tokenizer/normalizers/bert.h"
+#include "core/tokenizer/normalizers/nmt.h"
 #include "core/tokenizer/normalizers/precompiled.h"
 #include "core/tokenizer/normalizers/prepend.h"
 #include "core/tokenizer/normalizers/replace.h"
@@ -194,6 +195,14 @@ const absl::flat_hash_map<std::string, Factory<Normalizer>>& NormalizerTable() {
            [](const json&, const std::string&) -> Parsed<Normalizer> {
              return std::make_unique<LowercaseNormalizer>();
            }},
+          {"Nmt",
+           [](const json&, const std::string&) -> Parsed<Normalizer> {
+             return std::make_unique<NmtNormalizer>();
+           }},
+          {"ByteLevel",
+           [](const json&, const std::string&) -> Parsed<Normalizer> {
+             return std::make_unique<ByteLevelNormalizer>();
+           }},
           {"StripAccents",
            [](const json&, const std::string&) -> Parsed<Normalizer> {
              return std::make_unique<StripAccentsNormalizer>();
@@ -306,6 +315,17 @@ PreTokenizerTable() {
           {"WhitespaceSplit",
            [](const json&, const std::string&) -> Parsed<PreTokenizer> {
              return std::make_unique<WhitespaceSplitPreTokenizer>();
+           }},
+          {"CharDelimiterSplit",
+           [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {
+             if (!o.contains("delimiter")) {
+               return jf::Error(jf::Child(path, "delimiter"), "is missing");
+             }
+             absl::StatusOr<char32_t> delimiter =
+                 ParseChar(o, path, "delimiter", U' ');
+             if (!delimiter.ok()) return delimiter.status();
+             return std::make_unique<CharDelimiterSplitPreTokenizer>(
+                 *delimiter);
            }},
           {"Punctuation",
            [](const json& o, const std::string& path) -> Parsed<PreTokenizer> {

@@ -296,6 +296,37 @@ std::vector<CharChange> NormalizeWithChanges(std::string_view text,
   return Recompose(decomposed);
 }
 
+bool IsNormalizationIdentity(std::string_view text, UnicodeForm form) {
+  const bool compatible =
+      form == UnicodeForm::kNfkd || form == UnicodeForm::kNfkc;
+  const bool composes = form == UnicodeForm::kNfc || form == UnicodeForm::kNfkc;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t length = 0;
+    const char32_t cp = DecodeUtf8(text, pos, &length);
+    pos += length;
+    if (cp < 0x300) {
+      // Latin-1 decomposes (é, ª, ½ ...) except below U+00A0.
+      if (cp < 0xA0) continue;
+      return false;
+    }
+    if (cp >= 0xAC00 && cp <= 0xD7A3) return false;  // Hangul syllables
+    if (cp >= 0x1100 && cp <= 0x11FF && composes) return false;  // jamo
+    const utf8proc_property_t* p =
+        utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
+    if (p->combining_class != 0) return false;
+    if (p->decomp_seqindex != UINT16_MAX &&
+        (compatible || p->decomp_type == 0)) {
+      return false;
+    }
+    // A starter that composes with what precedes it (e.g. U+0B3E): utf8proc
+    // marks second elements of a composition with comb_index >= 0x8000.
+    if (composes && p->comb_index != UINT16_MAX && p->comb_index >= 0x8000) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<size_t> GraphemeLengths(std::string_view text) {
   std::vector<size_t> lengths;
   utf8proc_int32_t state = 0;

@@ -51,6 +51,10 @@ enum class UnicodeForm { kNfd, kNfkd, kNfc, kNfkc };
 std::vector<CharChange> NormalizeWithChanges(std::string_view text,
                                              UnicodeForm form);
 
+// True when NormalizeWithChanges(text, form) is `text` itself with every
+// change 0 (no character decomposes, composes or reorders): a quick check.
+bool IsNormalizationIdentity(std::string_view text, UnicodeForm form);
+
 // Byte lengths of the extended grapheme clusters of `text` (UAX #29).
 std::vector<size_t> GraphemeLengths(std::string_view text);
 

@@ -91,6 +91,16 @@ seed tokenizer_files tokenizer_json 1 "$GOLDEN/tokenizers/bert-mini-uncased/toke
 seed tokenizer_files tokenizer_config_cased 2 "$GOLDEN/tokenizers/bert-mini-cased/tokenizer_config.json"
 seed tokenizer_files tokenizer_config_tiny 2 "$GOLDEN/tiny_bert/tokenizer_config.json"
 seed tokenizer_files special_tokens_map 3 "$GOLDEN/tokenizers/bert-mini-cased/special_tokens_map.json"
+# tokenizer.json files of the component goldens: byte-level, Metaspace, Split, added-token
+# options, Roberta, the decoders.
+for name in byte_level_prefix_regex metaspace_first_split split_regex_MergedWithNext_invert \
+    added_tokens_options roberta_trim_prefix replace_prepend_metaspace_never; do
+  /usr/bin/python3 -c "import json, sys
+d = json.load(open(sys.argv[1]))
+t = [t for t in d['tokenizers'] if t['name'] == sys.argv[2]][0]['tokenizer']
+sys.stdout.buffer.write(bytes([1]) + json.dumps(t, ensure_ascii=False).encode())" \
+    "$GOLDEN/tokenizer_components_golden.json" "$name" > "$C/tokenizer_files/components_$name"
+done
 
 # ---- tokenizer_model: bit 0 BPE/Unigram, bit 1 encode/load, bits 2-3 the fixed model ----
 for v in 0 1 2 3; do

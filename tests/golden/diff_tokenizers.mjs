@@ -14,7 +14,8 @@
 //   node diff_tokenizers.mjs --count 10000 --out /tmp/tokenizer_diff.json
 //   ATTNSERVE_TOKENIZER_DIFFERENTIAL=/tmp/tokenizer_diff.json \
 //       build/bin/tokenizer_differential_test
-//       the long run: 10,000 strings per tokenizer.
+//       the long run: 10,000 strings per tokenizer (run_tokenizer_differential.sh
+//       [COUNT] [SEED] does both steps).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

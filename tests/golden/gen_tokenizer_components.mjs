@@ -213,6 +213,12 @@ const configs = [
             added('world', 8, { normalized: false, special: false, single_word: true }),
             added('York', 9, { normalized: false, special: false, rstrip: true })] },
   { name: 'no_normalizer_no_pre_tokenizer', normalizer: null, pre_tokenizer: null },
+  { name: 'nmt_char_delimiter', normalizer: { type: 'Nmt' },
+    pre_tokenizer: { type: 'CharDelimiterSplit', delimiter: ' ' } },
+  { name: 'byte_level_normalizer', normalizer: { type: 'ByteLevel' },
+    pre_tokenizer: { type: 'CharDelimiterSplit', delimiter: 'Ġ' },
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+    byteLevel: true },
   // XLM-R's pipeline: sentencepiece's nmt_nfkc charsmap, runs of spaces
   // squeezed, Metaspace, <s> $A </s> </s> $B </s>.
   { name: 'precompiled_nmt_nfkc_xlmr',
@@ -337,6 +343,7 @@ const decoderConfigs = [
   { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
   { type: 'Replace', pattern: { Regex: '[a-z]+' }, content: '*' },
   { type: 'BPEDecoder', suffix: '</w>' },
+  { type: 'BPEDecoder', suffix: '' },
   { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
   { type: 'WordPiece', prefix: '##', cleanup: true },
   { type: 'WordPiece', prefix: '##', cleanup: false },

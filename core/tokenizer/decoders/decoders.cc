@@ -202,8 +202,18 @@ void ReplaceDecoder::DecodeChain(std::vector<std::string>* tokens) const {
 
 void BpeDecoder::DecodeChain(std::vector<std::string>* tokens) const {
   for (size_t i = 0; i < tokens->size(); ++i) {
-    (*tokens)[i] = absl::StrReplaceAll(
-        (*tokens)[i], {{suffix_, i + 1 == tokens->size() ? "" : " "}});
+    const char* replacement = i + 1 == tokens->size() ? "" : " ";
+    if (suffix_.empty()) {
+      // Rust's str::replace("", r): r before every character and at the end.
+      std::string out = replacement;
+      for (char32_t c : Chars((*tokens)[i])) {
+        AppendUtf8(c, &out);
+        out += replacement;
+      }
+      (*tokens)[i] = std::move(out);
+      continue;
+    }
+    (*tokens)[i] = absl::StrReplaceAll((*tokens)[i], {{suffix_, replacement}});
   }
 }
 

@@ -56,6 +56,17 @@ class DigitsPreTokenizer final : public PreTokenizer {
   bool individual_digits_;
 };
 
+// CharDelimiterSplit: splits on one character, removed.
+class CharDelimiterSplitPreTokenizer final : public PreTokenizer {
+ public:
+  explicit CharDelimiterSplitPreTokenizer(char32_t delimiter)
+      : delimiter_(delimiter) {}
+  void PreTokenize(PreTokenizedText* text) const override;
+
+ private:
+  char32_t delimiter_;
+};
+
 class SequencePreTokenizer final : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(

@@ -143,5 +143,17 @@ TEST(SplitByMatchesTest, BehaviorsAsHuggingFace) {
   EXPECT_EQ(pieces(SplitBehavior::kContiguous), (V{"a", "-", "b", "--", "c"}));
 }
 
+// HF's character classes come from older Unicode tables than utf8proc's;
+// unicode_differences.inc (from npm tokenizers) restores them.
+TEST(UnicodeTablesTest, FollowHuggingFacesOlderTables) {
+  EXPECT_FALSE(IsPunctuation(0x061D));  // Po since Unicode 14; unassigned in HF
+  EXPECT_FALSE(IsPunctuation(0x2E52));
+  EXPECT_TRUE(IsPunctuation(0x166D));  // Po in HF's tables, So today
+  EXPECT_TRUE(IsPunctuation(0x2014));
+  EXPECT_FALSE(IsOther(0x0890));  // Cf since Unicode 14; unassigned in HF
+  EXPECT_TRUE(IsOther(0x200B));
+  EXPECT_TRUE(IsOther(0x0001));
+}
+
 }  // namespace
 }  // namespace attnserve::core::tokenizers

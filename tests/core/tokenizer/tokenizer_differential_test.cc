@@ -3,7 +3,8 @@
 // and Hugging Face tokenizers, on the trained test tokenizers: ids, type ids,
 // byte offsets and decode must be equal. By default the checked-in sample
 // (tests/golden/tokenizer_differential.json, 200 strings per tokenizer); the
-// long run takes the file named by ATTNSERVE_TOKENIZER_DIFFERENTIAL:
+// long run (tests/golden/run_tokenizer_differential.sh [COUNT] [SEED] does
+// both steps) takes the file named by ATTNSERVE_TOKENIZER_DIFFERENTIAL:
 //   node tests/golden/diff_tokenizers.mjs --count 10000 --out /tmp/diff.json
 //   ATTNSERVE_TOKENIZER_DIFFERENTIAL=/tmp/diff.json
 //       build/bin/tokenizer_differential_test   (one command line)

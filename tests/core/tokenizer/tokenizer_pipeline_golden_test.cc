@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/tokenizer/load_tokenizer.h"
@@ -73,6 +74,33 @@ TEST_P(TokenizerPipelineGoldenTest, MatchesHuggingFace) {
     ASSERT_TRUE(encoding.ok()) << encoding.status();
     ExpectEncoding(*encoding, c);
   }
+}
+
+// One tokenizer shared by threads (as gRPC threads share it): every thread
+// gets the golden answers (Oniguruma regexes, the charsmap trie and the
+// models are read-only after loading).
+TEST_P(TokenizerPipelineGoldenTest, ConcurrentEncodesAgree) {
+  const nlohmann::json& golden = Golden()["tokenizers"][GetParam()];
+  absl::StatusOr<std::shared_ptr<const Tokenizer>> tokenizer =
+      LoadTokenizer(kGoldenDir + "/tokenizers/" + GetParam());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        for (const nlohmann::json& c : golden["singles"]) {
+          absl::StatusOr<Encoding> e =
+              (*tokenizer)->Encode(c["text"].get<std::string>(), {});
+          if (!e.ok() || e->ids != c["ids"].get<std::vector<int32_t>>()) {
+            ++mismatches[t];
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, TokenizerPipelineGoldenTest,

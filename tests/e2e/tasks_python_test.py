@@ -27,7 +27,7 @@ sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402
 from attnserve_client import pb  # noqa: E402
-from attnserve_process import AttnServe  # noqa: E402
+from attnserve_process import AttnServe, metric, scrape  # noqa: E402
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 PROMPTS = {"query": "query: ", "passage": "passage: "}
@@ -76,7 +76,7 @@ class TasksTest(unittest.TestCase):
                 "--model", f"plain={plain_model_dir()}", "--max_queue_size", "256"]
         for name, (directory, _, _) in MODELS.items():
             args += ["--model", f"{name}={directory}"]
-        cls.server = AttnServe(BUILD_DIR, args)
+        cls.server = AttnServe(BUILD_DIR, args, metrics=True)
         cls.client = attnserve_client.Client(cls.server.address, timeout=60)
         cls.golden = json.loads((GOLDEN / "tokenizer_pipeline_golden.json").read_text())
 
@@ -245,7 +245,7 @@ class TasksTest(unittest.TestCase):
         among = self.client.encoder.Rerank(pb.RerankRequest(
             model="rerank", query=pairs["query"], texts=texts, raw_scores=True))
         score = {r.index: r.score for r in among.ranks}[30]
-        self.assertAlmostEqual(score, alone.ranks[0].score, delta=1e-6)
+        self.assertAlmostEqual(score, alone.ranks[0].score, delta=1e-5)
         self.assertAlmostEqual(score, expected["truncated"][1][0], delta=1e-5)
 
     def test_classify_matches_the_torch_classifier(self):
@@ -447,6 +447,26 @@ class TasksTest(unittest.TestCase):
         self.assertTrue(sparse[0] and all(v > 0 for v in sparse[0].values()))
         chunked = self.client.encode(["the world " * 50], model="tiny", chunking=(16, 2))
         self.assertEqual(len(chunked["chunks"][0]), int(np.ceil((100 - 2) / 12)))
+
+    def test_tokens_total_counts_every_task(self):
+        def tokens(model):
+            return metric(scrape(self.server.metrics_address), "attnserve_tokens_total",
+                          model=model)
+        before = {m: tokens(m) for m in ("rerank", "nli", "mlm", "plain")}
+        calls = {
+            "rerank": self.client.encoder.Rerank(pb.RerankRequest(
+                model="rerank", query="q", texts=["a b", "c"])).total_tokens,
+            "nli": self.client.encoder.Classify(pb.ClassifyRequest(
+                model="nli", texts=["a"], text_pairs=["b"])).total_tokens,
+            "mlm": self.client.encoder.Encode(pb.EncodeRequest(
+                model="mlm", texts=["a b c"], pooling=pb.SPLADE)).total_tokens,
+            "plain": self.client.encoder.Encode(pb.EncodeRequest(
+                model="plain", texts=["the world " * 40],
+                chunking=pb.Chunking(max_tokens=16, overlap=4))).total_tokens,
+        }
+        for model, total in calls.items():
+            self.assertGreater(total, 0)
+            self.assertEqual(tokens(model) - before[model], total, model)
 
     def test_splade_needs_a_masked_lm_model(self):
         details = self.assert_error(INVALID, "SPLADE", self.client.encode, ["a"],

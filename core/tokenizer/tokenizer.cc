@@ -24,10 +24,7 @@ absl::Status CheckText(std::string_view text) {
   return absl::OkStatus();
 }
 
-// HF's LongestFirst truncation, right side, no stride, as the `tokenizers`
-// library the goldens come from (npm tokenizers 0.23) does it: one token at a
-// time from the longer segment, from the second on a tie (CONTRACT.md §9).
-// When both must be cut to an odd total, the first keeps the extra token.
+// HF's truncate_encodings with LongestFirst, right side, no stride.
 void TruncateLongestFirst(std::vector<EncodingPart>* parts, size_t max_length) {
   Encoding& first = (*parts)[0].encoding;
   if (parts->size() == 1) {
@@ -35,19 +32,22 @@ void TruncateLongestFirst(std::vector<EncodingPart>* parts, size_t max_length) {
     return;
   }
   Encoding& second = (*parts)[1].encoding;
+  const size_t total = first.size() + second.size();
+  if (total <= max_length) return;
   size_t n1 = first.size();
   size_t n2 = second.size();
-  if (n1 + n2 <= max_length) return;
-  size_t remove = n1 + n2 - max_length;
-  // The longer loses tokens until both are equal ...
-  size_t& longer = n1 > n2 ? n1 : n2;
-  const size_t shorter = n1 > n2 ? n2 : n1;
-  const size_t level = std::min(remove, longer - shorter);
-  longer -= level;
-  remove -= level;
-  // ... then they alternate, the second first.
-  n2 -= (remove + 1) / 2;
-  n1 -= remove / 2;
+  const bool swap = n1 > n2;
+  if (swap) std::swap(n1, n2);
+  if (n1 > max_length) {
+    n2 = n1;
+  } else {
+    n2 = std::max(n1, max_length - n1);
+  }
+  if (n1 + n2 > max_length) {
+    n1 = max_length / 2;
+    n2 = n1 + max_length % 2;
+  }
+  if (swap) std::swap(n1, n2);
   first.Truncate(n1);
   second.Truncate(n2);
 }

@@ -36,9 +36,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "attnserve/v1/attnserve.grpc.pb.h"
+#include "client/client.h"
 #include "client/http_get.h"
 
-ABSL_FLAG(std::string, address, "127.0.0.1:50051", "attnserve gRPC address");
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "attnserve gRPC target: host:port, dns:///name:port or "
+          "ipv4:host:port,host:port (round_robin over the addresses)");
 ABSL_FLAG(
     std::string, metrics_address, "127.0.0.1:9090",
     "attnserve metrics address, for the batch-size histogram; empty skips it");
@@ -420,8 +423,11 @@ int Run() {
     }
   }
 
+  // round_robin over every address of the target, skipping replicas that are
+  // not SERVING, with the client library's retry policy on UNAVAILABLE.
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
+  args.SetServiceConfigJSON(ClientServiceConfig(ClientOptions()));
   auto channel = grpc::CreateCustomChannel(
       absl::GetFlag(FLAGS_address), grpc::InsecureChannelCredentials(), args);
   CallIssuer issuer(channel, std::move(workload));

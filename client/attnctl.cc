@@ -32,7 +32,9 @@
 #include "client/npy.h"
 #include "nlohmann/json.hpp"
 
-ABSL_FLAG(std::string, address, "127.0.0.1:50051", "attnserve address");
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "attnserve gRPC target: host:port, dns:///name:port or "
+          "ipv4:host:port,host:port (round_robin over the addresses)");
 ABSL_FLAG(double, timeout, 30, "seconds per call; 0 = none");
 ABSL_FLAG(bool, tls, false, "use TLS (implied by --tls_ca / --tls_cert)");
 ABSL_FLAG(std::string, tls_ca, "",

@@ -1,10 +1,33 @@
 #include "client/client.h"
 
-#include <thread>
+#include <algorithm>
+#include <cstdint>
 
+#include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace attnserve {
+
+std::string ClientServiceConfig(const ClientOptions& options) {
+  std::string retry_policy;
+  if (options.max_retries > 0) {
+    // gRPC needs a positive backoff.
+    const double backoff_s =
+        std::max<int64_t>(options.initial_backoff.count(), 1) / 1e3;
+    retry_policy = absl::StrCat(
+        R"(, "retryPolicy": {"maxAttempts": )",
+        std::min(options.max_retries, 4) + 1, R"(, "initialBackoff": ")",
+        backoff_s, R"(s", "maxBackoff": ")", 16 * backoff_s,
+        R"(s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]})");
+  }
+  return absl::StrCat(R"({"loadBalancingConfig": [{"round_robin": {}}], )",
+                      R"("healthCheckConfig": {"serviceName": ""}, )",
+                      R"("methodConfig": [{"name": [)",
+                      R"({"service": "attnserve.v1.AttentionService"}, )",
+                      R"({"service": "attnserve.v1.EncoderService"}, )",
+                      R"({"service": "grpc.health.v1.Health"}])", retry_policy,
+                      "}]}");
+}
 
 Client::Client(const ClientOptions& options) : options_(options) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -25,7 +48,11 @@ Client::Client(const ClientOptions& options) : options_(options) {
       options.max_message_bytes > 0 ? options.max_message_bytes : -1);
   args.SetMaxSendMessageSize(
       options.max_message_bytes > 0 ? options.max_message_bytes : -1);
+  args.SetServiceConfigJSON(ClientServiceConfig(options));
   channel_ = grpc::CreateCustomChannel(options.address, credentials, args);
+  args.SetInt(GRPC_ARG_INHIBIT_HEALTH_CHECKING, 1);
+  health_channel_ =
+      grpc::CreateCustomChannel(options.address, credentials, args);
   attention_ = v1::AttentionService::NewStub(channel_);
   encoder_ = v1::EncoderService::NewStub(channel_);
 }
@@ -36,40 +63,24 @@ void Client::PrepareContext(grpc::ClientContext* context) const {
   }
 }
 
-grpc::Status Client::WithRetries(
-    const std::function<grpc::Status(grpc::ClientContext*)>& call) {
-  std::chrono::milliseconds backoff = options_.initial_backoff;
-  for (int attempt = 0;; ++attempt) {
-    grpc::ClientContext context;
-    PrepareContext(&context);
-    grpc::Status status = call(&context);
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
-        attempt >= options_.max_retries) {
-      return status;
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff *= 2;
-  }
-}
-
 grpc::Status Client::Encode(const v1::EncodeRequest& request,
                             v1::EncodeResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return encoder_->Encode(c, request, response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Encode(&context, request, response);
 }
 
 grpc::Status Client::Tokenize(const v1::TokenizeRequest& request,
                               v1::TokenizeResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return encoder_->Tokenize(c, request, response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Tokenize(&context, request, response);
 }
 
 grpc::Status Client::ListModels(v1::ListModelsResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return encoder_->ListModels(c, v1::ListModelsRequest(), response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->ListModels(&context, v1::ListModelsRequest(), response);
 }
 
 grpc::Status Client::Rerank(const v1::RerankRequest& request,
@@ -95,16 +106,16 @@ grpc::Status Client::Detokenize(const v1::DetokenizeRequest& request,
 
 grpc::Status Client::Attend(const v1::AttendRequest& request,
                             v1::AttendResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return attention_->Attend(c, request, response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return attention_->Attend(&context, request, response);
 }
 
 grpc::Status Client::MultiHeadAttend(const v1::MultiHeadAttendRequest& request,
                                      v1::MultiHeadAttendResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return attention_->MultiHeadAttend(c, request, response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return attention_->MultiHeadAttend(&context, request, response);
 }
 
 grpc::Status Client::EncodeStream(
@@ -126,13 +137,13 @@ grpc::Status Client::EncodeStream(
 }
 
 grpc::Status Client::Health(const std::string& service, bool* serving) {
-  auto stub = grpc::health::v1::Health::NewStub(channel_);
+  auto stub = grpc::health::v1::Health::NewStub(health_channel_);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = WithRetries([&](grpc::ClientContext* c) {
-    return stub->Check(c, request, &response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  grpc::Status status = stub->Check(&context, request, &response);
   *serving = status.ok() && response.status() ==
                                 grpc::health::v1::HealthCheckResponse::SERVING;
   return status;

@@ -13,8 +13,12 @@
 
 namespace attnserve {
 
-// How to reach an attnserve server.
+// How to reach attnserve: one server or several replicas.
 struct ClientOptions {
+  // A gRPC target: "host:port", "dns:///attnserve-headless:50051" (every
+  // address the name resolves to) or "ipv4:10.0.0.1:50051,10.0.0.2:50051".
+  // Calls are spread over the addresses with gRPC's round_robin policy,
+  // skipping replicas whose grpc.health.v1 status is not SERVING.
   std::string address = "127.0.0.1:50051";
   // TLS: set use_tls; root_certs_pem verifies the server (empty: system roots);
   // client_cert_pem + client_key_pem for mTLS.
@@ -26,12 +30,20 @@ struct ClientOptions {
   std::string tls_server_name;
   // Per-call deadline; zero = none.
   std::chrono::milliseconds timeout{30000};
-  // Retries of calls that fail with UNAVAILABLE, with exponential backoff.
+  // Retries of calls that fail with UNAVAILABLE, by gRPC's retry policy
+  // (service config): exponential backoff from initial_backoff, jittered;
+  // at most 4 (gRPC allows 5 attempts). The per-call deadline covers them all.
   int max_retries = 3;
   std::chrono::milliseconds initial_backoff{50};
   // 0 = unlimited (the server enforces its own --max_message_bytes).
   int max_message_bytes = 0;
 };
+
+// The gRPC service config of attnserve's clients: round_robin over the
+// target's addresses, client-side health checking (grpc.health.v1, the whole
+// server), and the retry policy on UNAVAILABLE of `options`. attnbench uses it
+// too.
+std::string ClientServiceConfig(const ClientOptions& options);
 
 // A thin, thread-safe client for attnserve's AttentionService, EncoderService
 // and grpc.health.v1. Unary calls are retried on UNAVAILABLE.
@@ -55,24 +67,23 @@ class Client {
   grpc::Status MultiHeadAttend(const v1::MultiHeadAttendRequest& request,
                                v1::MultiHeadAttendResponse* response);
   // Sends every request on one EncodeStream and calls on_response for each
-  // response, in order. Not retried.
+  // response, in order. Retried (by gRPC) only before the first response.
   grpc::Status EncodeStream(
       const std::vector<v1::EncodeRequest>& requests,
       const std::function<void(const v1::EncodeResponse&)>& on_response);
   // grpc.health.v1 Check for `service` ("" = the whole server); `serving` is
-  // true when the status is SERVING.
+  // true when the status is SERVING. Asks one of the target's servers, over a
+  // channel without health checking (so that NOT_SERVING can be seen).
   grpc::Status Health(const std::string& service, bool* serving);
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
-  // Runs `call` with a fresh context per attempt, retrying on UNAVAILABLE.
-  grpc::Status WithRetries(
-      const std::function<grpc::Status(grpc::ClientContext*)>& call);
   void PrepareContext(grpc::ClientContext* context) const;
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::Channel> health_channel_;
   std::unique_ptr<v1::AttentionService::Stub> attention_;
   std::unique_ptr<v1::EncoderService::Stub> encoder_;
 };

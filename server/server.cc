@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <utility>
 
@@ -16,6 +17,7 @@
 #include "core/base/parallel.h"
 #include "core/base/status_macros.h"
 #include "core/dnnl/dnnl_context.h"
+#include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/api/v1/proto_convert.h"
@@ -40,15 +42,14 @@ absl::Status CheckPositive(const char* flag, int64_t value) {
       absl::StrCat("--", flag, " is ", value, ", expected >= 1"));
 }
 
-// After SIGTERM, the server stops once no call is in flight and none has been
-// refused for this long (or the grace period has ended).
-constexpr absl::Duration kShutdownQuiet = absl::Milliseconds(250);
+// After SIGTERM, the drain waits this long without a new call (clients that
+// health-check have moved to other replicas), at most kClientsLeaveMax, before
+// gRPC sends GOAWAY.
+constexpr absl::Duration kClientsQuiet = absl::Milliseconds(100);
+constexpr absl::Duration kClientsLeaveMax = absl::Milliseconds(500);
 
-// After calls in flight have finished: how long other calls get before they
-// are cancelled. Those are health Watch streams and reflection, which never
-// end by themselves, and calls gRPC has received but whose handler has not
-// run yet (on a starved machine that can take long): their handler refuses
-// them with UNAVAILABLE within this time instead of gRPC cancelling them.
+// Once the calls in flight are done, how long health Watch and reflection
+// streams get before they are cancelled.
 constexpr std::chrono::milliseconds kShutdownTail(1000);
 
 }  // namespace
@@ -235,21 +236,40 @@ void Server::Wait() {
   Log("%s: shutting down (calls in flight get up to %d ms)",
       signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
       options_.shutdown_grace_ms);
-  // Drain: health says NOT_SERVING and new calls get UNAVAILABLE while the
-  // server still answers; calls in flight finish, and the server keeps
-  // refusing until its clients have gone quiet (see ShutdownGate). Then stop
-  // the server, which also ends health Watch streams (they would otherwise
-  // hold it open).
-  gate_.Close();  // first: once health says NOT_SERVING, calls are refused
-  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  // Drain, bounded by the grace period:
+  // 1. Health says NOT_SERVING and streams end between messages; unary calls
+  //    are still served, so that clients that do not health-check (an L4
+  //    balancer, a plain round_robin channel) lose nothing while they still
+  //    send here.
+  // 2. Once no call has arrived for kClientsQuiet (clients that health-check
+  //    have gone), at most kClientsLeaveMax: grpc::Server::Shutdown sends
+  //    GOAWAY on every connection and closes the port. Clients open new calls
+  //    on other replicas; calls that raced the GOAWAY are refused by the
+  //    transport and retried there by gRPC itself. Calls in flight finish
+  //    until the grace period ends, then gRPC cancels them.
+  // 3. Once attnserve's own calls are done, what may be left are health Watch
+  //    and reflection streams, which never end by themselves: they get
+  //    kShutdownTail, then they are cancelled.
   const absl::Time grace_end =
       absl::Now() + absl::Milliseconds(options_.shutdown_grace_ms);
-  if (!gate_.WaitUntilQuiet(kShutdownQuiet, grace_end)) {
-    Log("grace of %d ms over: calls still in flight are cancelled, and calls "
-        "still arriving may see CANCELLED",
+  gate_.Close();
+  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  gate_.WaitUntilQuiet(kClientsQuiet,
+                       std::min(grace_end, absl::Now() + kClientsLeaveMax));
+  std::promise<void> stopped_promise;
+  std::future<void> stopped = stopped_promise.get_future();
+  std::thread stopping([this, grace_end, &stopped_promise] {
+    grpc_server_->Shutdown(absl::ToChronoTime(grace_end));
+    stopped_promise.set_value();
+  });
+  if (!gate_.WaitUntilQuiet(absl::ZeroDuration(), grace_end)) {
+    Log("grace of %d ms over: calls still in flight are cancelled",
         options_.shutdown_grace_ms);
   }
-  grpc_server_->Shutdown(std::chrono::system_clock::now() + kShutdownTail);
+  if (stopped.wait_for(kShutdownTail) == std::future_status::timeout) {
+    grpc_server_cancel_all_calls(grpc_server_->c_server());
+  }
+  stopping.join();
   grpc_server_->Wait();
   for (auto& scheduler : schedulers_) scheduler->Shutdown();
   attention_scheduler_->Shutdown();

@@ -56,8 +56,9 @@ class Server {
   static absl::StatusOr<std::unique_ptr<Server>> BuildAndStart(
       const Options& options);
 
-  // Serves until SIGTERM or SIGINT, then drains: new calls are refused,
-  // calls in flight get up to shutdown_grace_ms, and the server stops.
+  // Serves until SIGTERM or SIGINT, then drains: health says NOT_SERVING,
+  // streams end, and once clients that health-check have left (at most
+  // 500 ms) gRPC sends GOAWAY; calls in flight get up to shutdown_grace_ms.
   void Wait();
 
   ~Server();

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
+#include "core/base/status_macros.h"
 #include "grpcpp/security/server_credentials.h"
 
 namespace attnserve::server {
@@ -35,19 +36,16 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     return absl::InvalidArgumentError(
         "TLS needs both --tls_cert and --tls_key");
   }
-  absl::StatusOr<std::string> cert = ReadPem(cert_path, "tls_cert");
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPem(key_path, "tls_key");
-  if (!key.ok()) return key.status();
+  ASSIGN_OR_RETURN(std::string cert, ReadPem(cert_path, "tls_cert"));
+  ASSIGN_OR_RETURN(std::string key, ReadPem(key_path, "tls_key"));
   grpc::SslServerCredentialsOptions options(
       client_ca_path.empty()
           ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
           : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_key_cert_pairs.push_back({*key, *cert});
+  options.pem_key_cert_pairs.push_back({key, cert});
   if (!client_ca_path.empty()) {
-    absl::StatusOr<std::string> ca = ReadPem(client_ca_path, "tls_client_ca");
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
+    ASSIGN_OR_RETURN(std::string ca, ReadPem(client_ca_path, "tls_client_ca"));
+    options.pem_root_certs = ca;
   }
   return grpc::SslServerCredentials(options);
 }

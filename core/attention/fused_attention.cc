@@ -802,23 +802,13 @@ bool FusedAttention::Supports(const AttentionSpec& spec,
     return false;
   }
   if (coverage_ == Coverage::kEverywhere) return true;
-  // Where it beats DenseDnnlAttention. Measured with attention_bench
-  // BM_Kernel (H=12, 1 thread, CPU time, median of 3; Zen 4, 21:25 UTC
-  // 2026-11-27), dense time / fused time:
-  // - D=64 FP32, B=1: 1.72x at S=8, 1.46x at 32, 1.10x at 128, 1.05x at
-  //   256..2048, 1.11x at 4096; B=8/32 x S=128/512: 1.02x..1.16x.
-  // - D=64 BF16, B=1: 1.90x at S=8, 1.18x at 128, 1.07x at 512, 1.15x at
-  //   4096; B=8/32 x S=128/512: 1.03x..1.15x.
-  // - causal, S=512/2048: 1.6x..2.0x (the fused pass skips the hidden half of
-  //   the keys, the dense one computes all of Q K^T).
-  // - D=32: 1.02x..1.18x; D=80/128 BF16: 1.05x..1.07x; D=80/128 FP32: 0.98x /
-  //   1.01x at S=128 (a tie: dense stays), 1.07x / 1.03x at S=1024.
-  // With 2 threads (wall time, default spinning OpenMP wait) the large shapes
-  // measured within +-5% of each other, except BF16 B=32 S=512 (H=12):
-  // dense 49.0 ms, fused 54.9 ms on the quiet machine (bench/RESULTS.md,
-  // 22:25 UTC), and dense ahead in each of 3 interleaved rounds at 00:19 UTC
-  // (busy machine); B=8 S=512 BF16 was a tie. So dense keeps the BF16 calls
-  // with as many heads and keys (without causal, where fused skips half).
+  // Where it beats DenseDnnlAttention (attention_bench BM_Kernel; the
+  // measurements are in bench/RESULTS.md, "FusedAttention::Supports
+  // thresholds"): FP32 everywhere except head_dim > 64 with at most 256
+  // non-causal keys (a tie, dense stays); BF16 everywhere except non-causal
+  // calls with >= 32 x 12 batch x heads and >= 512 keys, where dense was
+  // faster with 2 threads. Causal always: the fused pass skips the hidden
+  // half of the keys.
   constexpr int64_t kMaxFP32TiedKeys = 256;
   constexpr int64_t kMinDenseBF16Heads = 32 * 12;
   constexpr int64_t kMinDenseBF16Keys = 512;

@@ -7,9 +7,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "core/attention/attention_list.h"
 #include "core/attention/validate_attention.h"
+#include "core/base/shape_string.h"
 #include "core/base/status_macros.h"
 #include "core/kernels/vector_math.h"
 #include "core/layers/head_slots.h"
@@ -107,8 +107,8 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttendLayer(
     if (t.dtype() != DType::kFP32 || t.rank() != 3 || t.dim(0) < 1 ||
         t.dim(1) < 1 || t.dim(2) != hidden_size) {
       return absl::InvalidArgumentError(absl::StrCat(
-          field, ".shape is [", absl::StrJoin(t.shape(), ", "),
-          "], expected FP32 [batch >= 1, length >= 1, ", hidden_size, "]"));
+          field, ".shape is ", ShapeString(t.shape()),
+          ", expected FP32 [batch >= 1, length >= 1, ", hidden_size, "]"));
     }
     const float* p = t.data<float>();
     for (int64_t i = 0; i < t.num_elements(); ++i) {

@@ -260,11 +260,17 @@ bool IsOther(char32_t cp) {
 }
 
 bool IsMarkNonspacing(char32_t cp) {
-  return cp >= 0x300 && Category(cp) == UTF8PROC_CATEGORY_MN;
+  if (cp < 0x300) return false;
+  // HF's tables are of an older Unicode (unicode_differences.inc).
+  if (Contains(kRustMarkNonspacing, cp)) return true;
+  if (Contains(kRustNotMarkNonspacing, cp)) return false;
+  return Category(cp) == UTF8PROC_CATEGORY_MN;
 }
 
 bool IsCombiningMark(char32_t cp) {
   if (cp < 0x300) return false;
+  if (Contains(kRustCombiningMark, cp)) return true;
+  if (Contains(kRustNotCombiningMark, cp)) return false;
   const utf8proc_category_t c = Category(cp);
   return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_MC ||
          c == UTF8PROC_CATEGORY_ME;

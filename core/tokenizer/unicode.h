@@ -32,9 +32,11 @@ bool IsNumeric(char32_t cp);
 // BertNormalizer's is_other: Cc, Cf, Co, Cs (not Cn), as of HF's (older)
 // Unicode tables.
 bool IsOther(char32_t cp);
-// Category Mn.
+// Category Mn (BertNormalizer's accent stripping), as of HF's (older)
+// Unicode tables.
 bool IsMarkNonspacing(char32_t cp);
-// Categories Mn, Mc, Me.
+// Categories Mn, Mc, Me (the StripAccents normalizer), as of HF's (older)
+// Unicode tables.
 bool IsCombiningMark(char32_t cp);
 
 // Rust char::to_lowercase: the full lower-case mapping, per character (no

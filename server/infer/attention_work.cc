@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/hash/hash.h"
+#include "core/base/status_macros.h"
 
 namespace attnserve::server {
 namespace {
@@ -85,9 +86,7 @@ absl::Status ComputeStacked(const Batch& batch) {
   in.return_weights = first.inputs.return_weights;
   core::AttentionOutputs stacked;
   // Each call's values were checked on its gRPC thread (AttendCallFromProto).
-  if (absl::Status s = core::AttendUncheckedValues(first.spec, in, &stacked);
-      !s.ok())
-    return s;
+  RETURN_IF_ERROR(core::AttendUncheckedValues(first.spec, in, &stacked));
   int64_t row = 0;
   for (AttendWork* work : works) {
     const int64_t rows = work->call().inputs.query.dim(0);
@@ -141,20 +140,14 @@ MultiHeadAttendWork::MultiHeadAttendWork(
       inputs_(std::move(inputs)) {}
 
 absl::Status MultiHeadAttendWork::Compute() {
-  absl::StatusOr<core::AttentionOutputs> result =
-      model_->encoder->MultiHeadAttend(inputs_);
-  if (!result.ok()) return result.status();
-  outputs = *std::move(result);
+  ASSIGN_OR_RETURN(outputs, model_->encoder->MultiHeadAttend(inputs_));
   return absl::OkStatus();
 }
 
 absl::Status ComputeAttentionBatch(const Batch& batch) {
   if (Stackable(batch)) return ComputeStacked(batch);
   for (const BatchEntry& entry : batch.entries()) {
-    if (absl::Status s = static_cast<AttentionWork*>(entry.request)->Compute();
-        !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(static_cast<AttentionWork*>(entry.request)->Compute());
   }
   return absl::OkStatus();
 }

@@ -7,11 +7,19 @@
 #include "absl/time/time.h"
 #include "core/attention/attention.h"
 #include "core/model/encoder_model.h"
-#include "server/api/v1/proto_convert.h"
 #include "server/runtime/model_registry.h"
 #include "server/scheduling/batch_former.h"
 
 namespace attnserve::server {
+
+// An Attend request in core terms. Inputs are rank 4; `single_head` records
+// that the request used rank-3 tensors (the head axis is dropped again in the
+// response).
+struct AttendCall {
+  core::AttentionSpec spec;
+  core::AttentionInputs inputs;
+  bool single_head = false;
+};
 
 // Work on the attention queue: one Attend or MultiHeadAttend call, one
 // "sequence" whose cost is its query tokens (batch * q_len).

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/hash/hash.h"
+#include "core/base/status_macros.h"
 
 namespace attnserve::server {
 namespace {
@@ -80,11 +81,10 @@ absl::Status ComputeEncodeBatch(const core::EncoderModel& model,
     }
     packed.offsets.push_back(static_cast<int64_t>(packed.token_ids.size()));
   }
-  absl::StatusOr<core::EncoderOutput> output =
-      core::Encode(model, packed, first.options());
-  if (!output.ok()) return output.status();
+  ASSIGN_OR_RETURN(core::EncoderOutput output,
+                   core::Encode(model, packed, first.options()));
 
-  const int64_t width = output->hidden.dim(1);
+  const int64_t width = output.hidden.dim(1);
   for (int s = 0; s < batch.size(); ++s) {
     const BatchEntry& entry = batch.entries()[s];
     auto& work = static_cast<EncodeWork&>(*entry.request);
@@ -92,12 +92,12 @@ absl::Status ComputeEncodeBatch(const core::EncoderModel& model,
     const int64_t length = packed.offsets[s + 1] - begin;
     core::Tensor hidden(core::DType::kFP32, {length, width});
     std::memcpy(hidden.data<float>(),
-                output->hidden.data<float>() + begin * width,
+                output.hidden.data<float>() + begin * width,
                 hidden.num_bytes());
     work.hidden[entry.sequence] = std::move(hidden);
     std::vector<core::Tensor>& maps = work.attention[entry.sequence];
     maps.clear();
-    for (const std::vector<core::Tensor>& layer : output->attention)
+    for (const std::vector<core::Tensor>& layer : output.attention)
       maps.push_back(layer[s]);
   }
   return absl::OkStatus();

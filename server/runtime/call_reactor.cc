@@ -23,9 +23,7 @@ absl::Status ShuttingDownError() {
 }
 
 ScheduledCallReactor::ScheduledCallReactor(ShutdownGate* gate)
-    : entry_(gate->Enter()) {
-  if (!admitted()) Finish(ToGrpcStatus(ShuttingDownError()));
-}
+    : entry_(gate->EnterCall()) {}
 
 void CancellableSubmission::Submit(Scheduler* scheduler,
                                    std::shared_ptr<ScheduledRequest> work) {

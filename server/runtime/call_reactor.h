@@ -40,11 +40,10 @@ class CancellableSubmission {
 };
 
 // A unary callback call whose work runs on a Scheduler. It holds a
-// ShutdownGate entry for the whole call, so the server drains it before
-// stopping; when the client cancels, its queued work is dropped.
+// ShutdownGate entry for the whole call (the drain waits for it); when the
+// client cancels, its queued work is dropped.
 //
 //   auto* reactor = new ScheduledCallReactor(gate);
-//   if (!reactor->admitted()) return reactor;        // finished UNAVAILABLE
 //   work->set_done([reactor, ...](const absl::Status& s) {
 //     if (s.ok()) FillResponse(...);
 //     reactor->Finish(ToGrpcStatus(s));
@@ -55,7 +54,6 @@ class ScheduledCallReactor : public grpc::ServerUnaryReactor {
  public:
   explicit ScheduledCallReactor(ShutdownGate* gate);
 
-  bool admitted() const { return entry_.open(); }
   // Submits `work`; its done callback must Finish() this reactor. Must be the
   // last use of the reactor by the caller (it may be gone when this returns).
   void Submit(Scheduler* scheduler, std::shared_ptr<ScheduledRequest> work) {

@@ -15,11 +15,15 @@ ShutdownGate::Entry::~Entry() {
   gate_->left_.notify_all();
 }
 
-ShutdownGate::Entry ShutdownGate::Enter() {
+ShutdownGate::Entry ShutdownGate::EnterCall() { return Enter(false); }
+
+ShutdownGate::Entry ShutdownGate::EnterStream() { return Enter(true); }
+
+ShutdownGate::Entry ShutdownGate::Enter(bool refuse_when_closed) {
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) {
-    last_refusal_ = absl::Now();
-    return Entry(nullptr);
+    last_arrival_ = absl::Now();
+    if (refuse_when_closed) return Entry(nullptr);
   }
   ++inside_;
   return Entry(this);
@@ -44,9 +48,9 @@ bool ShutdownGate::WaitUntilQuiet(absl::Duration quiet, absl::Time deadline) {
     } else if (!left_.wait_until(lock, absl::ToChronoTime(deadline), empty)) {
       return false;
     }
-    // Refusals do not notify: sleep until the quiet period would end, then
+    // Arrivals do not notify: sleep until the quiet period would end, then
     // look again.
-    const absl::Time quiet_from = last_refusal_ + quiet;
+    const absl::Time quiet_from = last_arrival_ + quiet;
     if (absl::Now() >= quiet_from) return true;
     if (absl::Now() >= deadline) return false;
     left_.wait_until(lock, absl::ToChronoTime(std::min(quiet_from, deadline)));

@@ -9,18 +9,17 @@
 
 namespace attnserve::server {
 
-// Lets calls in until shutdown starts, then lets the ones inside finish:
-// handlers hold a ShutdownGate::Entry for their whole call; once Close() is
-// called, new entries are refused (the handler answers UNAVAILABLE) and
-// WaitUntilQuiet() returns when the last entry is gone and no call has been
-// refused for a while, i.e. clients have stopped sending. gRPC cancels calls
-// that arrive after grpc::Server::Shutdown() starts (the client sees
-// CANCELLED, not the UNAVAILABLE that says "try another replica"), so the
-// server stops only once its clients have gone quiet or the grace has run
-// out.
+// What the drain needs to know about the calls: handlers hold a
+// ShutdownGate::Entry for their whole call. Once Close() is called (SIGTERM),
+// unary calls are still admitted: a client that does not health-check keeps
+// sending here until gRPC's GOAWAY tells it to go, and a refusal would fail
+// its call. Streams are refused, and open ones end between messages
+// (closed()), so that they do not hold the drain open. WaitUntilQuiet()
+// returns once no call is inside and none has arrived for a while: the
+// clients that health-check have moved to other replicas.
 class ShutdownGate {
  public:
-  // Moves only; `open()` is false when the gate refused the call.
+  // Moves only; `open()` is false when the gate refused the stream.
   class Entry {
    public:
     Entry(Entry&& other) noexcept : gate_(other.gate_) {
@@ -36,22 +35,27 @@ class ShutdownGate {
     ShutdownGate* gate_;
   };
 
-  Entry Enter();
+  // A unary call: always admitted.
+  Entry EnterCall();
+  // A stream: refused once closed.
+  Entry EnterStream();
   void Close();
-  // True once Close() was called. Long calls (streams) check it between
-  // messages, so that they end instead of holding the drain open.
+  // True once Close() was called. Streams check it between messages.
   bool closed();
-  // Waits until no entry is inside and, after Close(), no call has been
-  // refused for `quiet`; true when that happened before `deadline`.
+  // Waits until no entry is inside and, after Close(), no call has arrived
+  // (admitted or refused) for `quiet`; true when that happened before
+  // `deadline`.
   bool WaitUntilQuiet(absl::Duration quiet, absl::Time deadline);
 
  private:
+  Entry Enter(bool refuse_when_closed);
+
   // std::mutex rather than absl::Mutex: ThreadSanitizer understands it.
   std::mutex mu_;
   std::condition_variable left_;                    // an entry left
   bool closed_ = false;                             // guarded by mu_
   int64_t inside_ = 0;                              // guarded by mu_
-  absl::Time last_refusal_ = absl::InfinitePast();  // guarded by mu_
+  absl::Time last_arrival_ = absl::InfinitePast();  // guarded by mu_
 };
 
 }  // namespace attnserve::server

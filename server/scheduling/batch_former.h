@@ -25,15 +25,9 @@ class Scheduler;
 // computed, or when it fails; its `done` callback then runs exactly once.
 //
 // Callers derive from this class to carry their inputs and per-sequence
-// result slots; the compute function casts back:
-//
-//   struct EncodeWork : ScheduledRequest {
-//     using ScheduledRequest::ScheduledRequest;
-//     std::vector<std::vector<int32_t>> token_ids;  // one per sequence
-//     std::vector<core::Tensor> embeddings;         // result slot per sequence
-//   };
-//   ... auto& work = static_cast<EncodeWork&>(*entry.request);
-//       work.embeddings[entry.sequence] = ...;
+// result slots, and the compute function casts back (EncodeWork in
+// server/infer/encode_work.h: token ids in, hidden states and attention maps
+// out, one slot per sequence; ComputeEncodeBatch fills them).
 //
 // Each sequence index is computed by exactly one batch, so compute code may
 // write its slot without locking. Slots must be sized before Submit and not

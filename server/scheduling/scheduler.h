@@ -58,25 +58,13 @@ namespace attnserve::server {
 // memory; max_queue_time bounds how long accepted calls wait, so under a
 // sustained overload accepted calls see about max_queue_time + their own batch.
 //
-// Wiring into a gRPC callback handler (sketch):
-//   auto* reactor = context->DefaultReactor();
-//   // ServerContext::deadline() is time_point::max() when the call has none.
-//   const auto grpc_deadline = context->deadline();
-//   const absl::Time deadline =
-//       grpc_deadline == std::chrono::system_clock::time_point::max()
-//           ? absl::InfiniteFuture() : absl::FromChrono(grpc_deadline);
-//   auto work = std::make_shared<EncodeWork>(token_counts, deadline, nullptr);
-//   work->set_done([reactor, response, work](const absl::Status& s) {
-//     if (s.ok()) FillResponse(*work, response);
-//     reactor->Finish(ToGrpcStatus(s));
-//   });
-//   scheduler->Submit(work);
-//   return reactor;
-// (The callback may hold the request's shared_ptr: the scheduler moves the
-// callback out of the request before running it, which breaks the cycle.)
-// Cancellation needs a custom ServerUnaryReactor whose OnCancel() calls
-// scheduler->Cancel(*work). Keep the scheduler alive until the gRPC server has
-// shut down; then call Shutdown() to drain.
+// How the server uses it: server/api/v1/encoder_service.cc queues an
+// EncodeWork (server/infer/encode_work.h) through a ScheduledCallReactor
+// (server/runtime/call_reactor.h), whose OnCancel() cancels the work. The
+// done callback may hold the request's shared_ptr: the scheduler moves the
+// callback out of the request before running it, which breaks the cycle.
+// Keep the scheduler alive until the gRPC server has shut down; then call
+// Shutdown() to drain.
 struct SchedulerOptions {
   std::string name = "default";      // model or queue name, used in messages
   int max_queue_size = 1024;         // queued sequences, >= 1

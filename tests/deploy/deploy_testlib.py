@@ -98,7 +98,7 @@ def main():
     raise SystemExit(0)
 
 
-# Metric names attnserve exports (CONTRACT.md section 7 and server/main.cc's metrics); a
+# Metric names attnserve exports (CONTRACT.md section 7 and server/metrics/metrics.cc); a
 # histogram NAME also exports NAME_bucket, NAME_sum and NAME_count.
 CONTRACT_COUNTERS = {"attnserve_requests_total", "attnserve_tokens_total",
                      "attnserve_shed_total"}

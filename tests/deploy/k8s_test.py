@@ -84,7 +84,7 @@ SCHEMAS = {
     ("v1", "Namespace"): {"apiVersion": "str", "kind": "str", "metadata": OBJECT_META},
     ("v1", "Service"): {
         "apiVersion": "str", "kind": "str", "metadata": OBJECT_META,
-        "spec": {"type": "str", "selector": "map", "ports": [{
+        "spec": {"type": "str", "clusterIP": "str", "selector": "map", "ports": [{
             "name": "str", "port": "int", "targetPort": "any", "protocol": "str",
             "appProtocol": "str"}]},
     },
@@ -113,7 +113,9 @@ SCHEMAS = {
             "minReplicas": "int", "maxReplicas": "int",
             "metrics": [{"type": "str", "resource": {
                 "name": "str", "target": {"type": "str", "averageUtilization": "int",
-                                          "averageValue": "any"}}}],
+                                          "averageValue": "any"}},
+                         "pods": {"metric": {"name": "str", "selector": LABEL_SELECTOR},
+                                  "target": {"type": "str", "averageValue": "any"}}}],
             "behavior": {"scaleDown": "any", "scaleUp": "any"},
         },
     },
@@ -210,9 +212,9 @@ class RenderedManifests:
     def all(self, kind):
         return [o for o in self.objects if o["kind"] == kind]
 
-    def one(self, kind):
-        found = self.all(kind)
-        assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    def one(self, kind, name=None):
+        found = [o for o in self.all(kind) if name is None or o["metadata"]["name"] == name]
+        assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
         return found[0]
 
 
@@ -299,7 +301,7 @@ class K8sTest(unittest.TestCase):
         for name, manifests in self.manifests.items():
             container_ports = {p["name"]: p["containerPort"]
                                for p in self.container(manifests)["ports"]}
-            service = manifests.one("Service")
+            service = manifests.one("Service", "attnserve")
             ports = {p["name"]: p for p in service["spec"]["ports"]}
             self.assertEqual(sorted(ports), ["grpc", "metrics"], name)
             self.assertEqual(ports["grpc"]["port"], GRPC_PORT)
@@ -316,7 +318,9 @@ class K8sTest(unittest.TestCase):
             pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
             selectors = {
                 "Deployment": deployment["spec"]["selector"]["matchLabels"],
-                "Service": manifests.one("Service")["spec"]["selector"],
+                "Service": manifests.one("Service", "attnserve")["spec"]["selector"],
+                "headless Service":
+                    manifests.one("Service", "attnserve-headless")["spec"]["selector"],
                 "PodDisruptionBudget":
                     manifests.one("PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
             }
@@ -327,6 +331,14 @@ class K8sTest(unittest.TestCase):
                                      f"{name}: {kind} selects {key}={value}, pods have "
                                      f"{pod_labels}")
 
+    def test_headless_service_for_client_side_balancing(self):
+        for name, manifests in self.manifests.items():
+            headless = manifests.one("Service", "attnserve-headless")["spec"]
+            self.assertEqual(headless["clusterIP"], "None", name)
+            self.assertEqual([(p["name"], p["port"], p["targetPort"]) for p in headless["ports"]],
+                             [("grpc", GRPC_PORT, "grpc")], name)
+            self.assertEqual(manifests.one("Service", "attnserve")["spec"]["type"], "ClusterIP")
+
     def test_hpa_in_prod_targets_the_deployment(self):
         self.assertEqual(self.manifests["dev"].all("HorizontalPodAutoscaler"), [])
         for name in ("prod", "prod+servicemonitor"):
@@ -336,7 +348,15 @@ class K8sTest(unittest.TestCase):
             self.assertEqual(hpa["spec"]["scaleTargetRef"],
                              {"apiVersion": "apps/v1", "kind": "Deployment",
                               "name": deployment["metadata"]["name"]})
-            self.assertEqual([m["resource"]["name"] for m in hpa["spec"]["metrics"]], ["cpu"])
+            metrics = hpa["spec"]["metrics"]
+            self.assertEqual([(m["type"], m["pods"]["metric"]["name"] if m["type"] == "Pods"
+                               else m["resource"]["name"]) for m in metrics],
+                             [("Pods", "attnserve_queue_depth"), ("Resource", "cpu")])
+            self.assertEqual(metrics[0]["pods"]["target"]["type"], "AverageValue")
+            with open(lib.source_path("deploy", "prometheus-adapter", "rules.yaml")) as f:
+                adapter_names = [r["name"]["as"] for r in yaml.safe_load(f)["rules"]]
+            self.assertIn("attnserve_queue_depth", adapter_names,
+                          "the HPA's metric comes from the adapter rule")
             self.assertLessEqual(hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"])
             self.assertGreaterEqual(hpa["spec"]["minReplicas"], 2)
             self.assertNotIn("replicas", deployment["spec"],
@@ -412,12 +432,14 @@ class K8sTest(unittest.TestCase):
         self.assertEqual(self.manifests["prod"].all("ServiceMonitor"), [])
         manifests = self.manifests["prod+servicemonitor"]
         monitor = manifests.one("ServiceMonitor")
-        service = manifests.one("Service")
-        for key, value in monitor["spec"]["selector"]["matchLabels"].items():
-            self.assertEqual(service["metadata"]["labels"].get(key), value)
-        ports = [p["name"] for p in service["spec"]["ports"]]
+        selected = [s for s in manifests.all("Service")
+                    if all(s["metadata"]["labels"].get(key) == value
+                           for key, value in monitor["spec"]["selector"]["matchLabels"].items())]
         self.assertEqual([e["port"] for e in monitor["spec"]["endpoints"]], ["metrics"])
-        self.assertIn("metrics", ports)
+        # Each pod is scraped once: only the ClusterIP Service has the metrics port.
+        with_metrics = [s["metadata"]["name"] for s in selected
+                        if "metrics" in [p["name"] for p in s["spec"]["ports"]]]
+        self.assertEqual(with_metrics, ["attnserve"])
 
     def test_matches_the_image(self):
         with open(lib.source_path("Dockerfile")) as f:

@@ -58,7 +58,70 @@ def without_kubernetes_sd(config, directory):
     return config
 
 
+ADAPTER_RULES = lib.source_path("deploy", "prometheus-adapter", "rules.yaml")
+
+
+def adapter_queries():
+    """(name, metricsQuery) of each Prometheus Adapter rule, rendered as the adapter does
+    when the HPA asks for pods a-0 and a-1 of namespace attnserve."""
+    with open(ADAPTER_RULES) as f:
+        rules = yaml.safe_load(f)["rules"]
+    values = {"<<.Series>>": None, "<<.GroupBy>>": "pod",
+              "<<.LabelMatchers>>": 'namespace="attnserve",pod=~"a-0|a-1"'}
+    queries = []
+    for rule in rules:
+        query = rule["metricsQuery"]
+        values["<<.Series>>"] = rule["seriesQuery"].split("{")[0]
+        for template, value in values.items():
+            query = query.replace(template, value)
+        queries.append((rule["name"]["as"], query))
+    return queries
+
+
 class PrometheusConfigTest(unittest.TestCase):
+    def test_adapter_rules_are_valid_promql_with_per_pod_values(self):
+        queries = adapter_queries()
+        self.assertEqual([name for name, _ in queries],
+                         ["attnserve_queue_depth", "attnserve_requests_per_second"])
+        for _, query in queries:
+            self.assertNotIn("<<", query)
+        rules = {"groups": [{"name": "adapter", "rules": [
+            {"record": f"adapter:{name}", "expr": query} for name, query in queries]}]}
+        # Two pods of attnserve (two models on a-0) and one of another namespace.
+        series = [
+            ('attnserve_queue_depth{namespace="attnserve",pod="a-0",model="demo"}', "3+0x10"),
+            ('attnserve_queue_depth{namespace="attnserve",pod="a-0",model="attention"}',
+             "2+0x10"),
+            ('attnserve_queue_depth{namespace="attnserve",pod="a-1",model="demo"}', "7+0x10"),
+            ('attnserve_queue_depth{namespace="other",pod="a-0",model="demo"}', "100+0x10"),
+            ('attnserve_requests_total{namespace="attnserve",pod="a-0",method="m",code="OK"}',
+             "0+60x10"),
+            ('attnserve_requests_total{namespace="attnserve",pod="a-1",method="m",code="OK"}',
+             "0+120x10"),
+        ]
+        tests = {"rule_files": ["adapter.yml"], "evaluation_interval": "1m", "tests": [{
+            "interval": "1m",
+            "input_series": [{"series": s, "values": v} for s, v in series],
+            "promql_expr_test": [
+                {"expr": "adapter:attnserve_queue_depth", "eval_time": "5m", "exp_samples": [
+                    {"labels": 'adapter:attnserve_queue_depth{pod="a-0"}', "value": 5},
+                    {"labels": 'adapter:attnserve_queue_depth{pod="a-1"}', "value": 7}]},
+                {"expr": "adapter:attnserve_requests_per_second", "eval_time": "5m",
+                 "exp_samples": [
+                     {"labels": 'adapter:attnserve_requests_per_second{pod="a-0"}', "value": 1},
+                     {"labels": 'adapter:attnserve_requests_per_second{pod="a-1"}',
+                      "value": 2}]},
+            ]}]}
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "adapter.yml"), "w") as f:
+                yaml.safe_dump(rules, f)
+            with open(os.path.join(tmp, "adapter_test.yml"), "w") as f:
+                yaml.safe_dump(tests, f)
+            code, output = promtool("check", "rules", "adapter.yml", cwd=tmp)
+            self.assertEqual(code, 0, output)
+            code, output = promtool("test", "rules", "adapter_test.yml", cwd=tmp)
+            self.assertEqual(code, 0, output)
+
     def test_check_local_config(self):
         code, output = promtool("check", "config", "prometheus-local.yml")
         self.assertEqual(code, 0, output)

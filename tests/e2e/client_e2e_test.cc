@@ -8,6 +8,7 @@
 #include "client/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/e2e/server_process.h"
 
 namespace attnserve::e2e {
@@ -102,20 +103,41 @@ TEST_F(ClientE2ETest, AttendAndMultiHeadAttend) {
   EXPECT_THAT(status.error_message(), HasSubstr("missing"));
 }
 
-TEST(ClientRetryTest, RetriesUnavailableThenGivesUp) {
+TEST(ClientRetryTest, GivesUpWithUnavailableWhereNothingListens) {
   ClientOptions options;
   options.address = "127.0.0.1:1";  // nothing listens on port 1
   options.timeout = std::chrono::seconds(5);
   options.max_retries = 2;
   options.initial_backoff = std::chrono::milliseconds(100);
   Client client(options);
-  const auto start = std::chrono::steady_clock::now();
   v1::ListModelsResponse models;
   EXPECT_EQ(client.ListModels(&models).error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  // Two backoffs, 100 ms then 200 ms, were waited.
-  EXPECT_GE(std::chrono::steady_clock::now() - start,
-            std::chrono::milliseconds(300));
+}
+
+TEST(ClientServiceConfigTest, RoundRobinHealthCheckingAndTheRetryPolicy) {
+  ClientOptions options;
+  options.max_retries = 2;
+  options.initial_backoff = std::chrono::milliseconds(50);
+  const nlohmann::json config =
+      nlohmann::json::parse(ClientServiceConfig(options));
+  EXPECT_EQ(config["loadBalancingConfig"][0].count("round_robin"), 1);
+  EXPECT_EQ(config["healthCheckConfig"]["serviceName"], "");
+  const nlohmann::json& method = config["methodConfig"][0];
+  EXPECT_EQ(method["name"].size(), 3);
+  EXPECT_EQ(method["retryPolicy"]["maxAttempts"], 3);
+  EXPECT_EQ(method["retryPolicy"]["initialBackoff"], "0.05s");
+  EXPECT_EQ(method["retryPolicy"]["maxBackoff"], "0.8s");
+  EXPECT_EQ(method["retryPolicy"]["retryableStatusCodes"][0], "UNAVAILABLE");
+  options.max_retries = 9;  // gRPC allows 5 attempts
+  EXPECT_EQ(nlohmann::json::parse(ClientServiceConfig(
+                options))["methodConfig"][0]["retryPolicy"]["maxAttempts"],
+            5);
+  options.max_retries = 0;
+  EXPECT_EQ(
+      nlohmann::json::parse(ClientServiceConfig(options))["methodConfig"][0]
+          .count("retryPolicy"),
+      0);
 }
 
 }  // namespace

@@ -19,7 +19,11 @@ BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 _TMP = tempfile.TemporaryDirectory()
 TMP = pathlib.Path(_TMP.name)
-os.environ["ATTNSERVE_STUBS_DIR"] = str(TMP / "stubs")
+sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+# The examples import the package: its source and the stubs on PYTHONPATH.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(gen_stubs.generate(TMP / "stubs")), str(SOURCE_DIR / "client" / "python")])
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 from attnserve_process import AttnServe  # noqa: E402
 

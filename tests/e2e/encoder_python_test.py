@@ -5,7 +5,6 @@ compared with the golden outputs of an independent torch BERT (tests/golden/gen_
   /usr/bin/python3 tests/e2e/encoder_python_test.py BUILD_DIR SOURCE_DIR
 """
 import json
-import os
 import pathlib
 import struct
 import sys
@@ -18,8 +17,9 @@ BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 GOLDEN = SOURCE_DIR / "tests" / "golden"
 _STUBS = tempfile.TemporaryDirectory()
-os.environ["ATTNSERVE_STUBS_DIR"] = _STUBS.name
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+sys.path.insert(0, str(gen_stubs.generate(_STUBS.name)))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402

@@ -31,8 +31,9 @@ BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 _TMP = tempfile.TemporaryDirectory()
 TMP = pathlib.Path(_TMP.name)
-os.environ["ATTNSERVE_STUBS_DIR"] = str(TMP / "stubs")
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+sys.path.insert(0, str(gen_stubs.generate(TMP / "stubs")))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402
@@ -325,7 +326,7 @@ class ClientFaultsTest(ServerCase):
         """A client process killed (SIGKILL) while its streams have requests in flight."""
         script = f"""
 import os, sys, time
-os.environ["ATTNSERVE_STUBS_DIR"] = {str(TMP / "stubs")!r}
+sys.path.insert(0, {str(TMP / "stubs")!r})
 sys.path.insert(0, {str(SOURCE_DIR / "client" / "python")!r})
 import grpc
 from attnserve_client import pb, pb_grpc

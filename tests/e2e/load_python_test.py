@@ -6,7 +6,6 @@ test. Loopback only, each test bounded to a few seconds of load.
   /usr/bin/python3 tests/e2e/load_python_test.py BUILD_DIR SOURCE_DIR
 """
 import json
-import os
 import pathlib
 import random
 import subprocess
@@ -20,8 +19,9 @@ import numpy as np
 BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 _STUBS = tempfile.TemporaryDirectory()
-os.environ["ATTNSERVE_STUBS_DIR"] = _STUBS.name
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+sys.path.insert(0, str(gen_stubs.generate(_STUBS.name)))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402

@@ -6,7 +6,6 @@ cancelled stream's queued work is dropped. Observed through /metrics. Loopback o
 
   /usr/bin/python3 tests/e2e/stream_python_test.py BUILD_DIR SOURCE_DIR
 """
-import os
 import pathlib
 import random
 import sys
@@ -20,8 +19,9 @@ import numpy as np
 BUILD_DIR = pathlib.Path(sys.argv[1])
 SOURCE_DIR = pathlib.Path(sys.argv[2])
 _STUBS = tempfile.TemporaryDirectory()
-os.environ["ATTNSERVE_STUBS_DIR"] = _STUBS.name
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+sys.path.insert(0, str(gen_stubs.generate(_STUBS.name)))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402
@@ -32,7 +32,7 @@ SLOWDOWN = {"": 1, "address": 4, "thread": 10}[sanitizer(BUILD_DIR)]
 WORDS = ("the of and to in a is that for it as was with be by on not he this are or from at "
          "which but have an had they you were their one all we can her has there been").split()
 CALL_TIMEOUT = 120
-# The server's per-stream in-flight limit (server/encoder_service.cc).
+# The server's per-stream in-flight limit (server/api/v1/encoder_service.cc).
 MAX_IN_FLIGHT = 64
 
 

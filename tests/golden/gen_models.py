@@ -17,12 +17,14 @@ an attention mask, the way those files run it:
   models/nomic_bert/    NomicBertModel, bare names, GPT-2 style config keys,
                         rotary on half of each head, SwiGLU (n_inner rounded up to
                         a multiple of 256), no linear biases, post-LN, vocab_size
-                        300 rounded up to pad_vocab_size_multiple 64 (320 rows)
+                        3000 rounded up to pad_vocab_size_multiple 64 (3008 rows)
   models/modernbert/    ModernBertForMaskedLM, "model."-prefixed names + head;
                         pre-norm without biases, GeGLU, rotary with a global and a
                         local theta, global attention every 2nd layer and a
                         16-token local window (8 each side) on the others
   models/<arch>/expected.safetensors   expected outputs (see expected_outputs)
+  models/<arch>/tokenizer.json, tokenizer_config.json   copied from tests/golden/tokenizers/
+                        (TOKENIZERS), so that attnserve can serve the directories
   models/modernbert/expected_8192.safetensors   the ModernBERT on one sequence of
                         8192 tokens (inputs.json "modernbert_8192"): hidden states
                         of a subset of rows ("rows")
@@ -35,6 +37,7 @@ Run from anywhere with /usr/bin/python3 (torch); output is deterministic.
 import json
 import math
 import os
+import shutil
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +46,15 @@ from gen_encoder import save_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "models")
-VOCAB = 300
+# Large enough for the tokenizer copied into each directory (the largest, roberta-bpe, has
+# 2766 ids), so the server can load and serve the golden models.
+VOCAB = 3000
+# The tokenizer of each model directory (tokenizer.json and tokenizer_config.json from
+# tests/golden/tokenizers/, written by make_test_tokenizers.mjs): the kind each architecture
+# ships with. The expectations are for token ids; these only make the directories servable.
+TOKENIZERS = {"xlm_roberta": "xlmr-sentencepiece", "roberta": "roberta-bpe",
+              "mpnet": "bert-mini-uncased", "nomic_bert": "bert-mini-uncased",
+              "modernbert": "roberta-bpe"}
 LENGTHS = [7, 13, 1, 40, 80, 2]
 torch.set_default_dtype(torch.float64)
 
@@ -149,9 +160,11 @@ def roberta_weights(gen, c):
     }
     for i in range(c["layers"]):
         p = f"encoder.layer.{i}."
-        for name in ["attention.self.query", "attention.self.key", "attention.self.value",
-                     "attention.output.dense"]:
-            w[p + name + ".weight"] = normal(gen, H, H, std=0.3)
+        # Query and key at std 0.15: scores of std ~2, softmax rows not one-hot (BF16's
+        # rounding of q and k grows with the score scale, as in no trained model).
+        for name, std in [("attention.self.query", 0.15), ("attention.self.key", 0.15),
+                          ("attention.self.value", 0.3), ("attention.output.dense", 0.3)]:
+            w[p + name + ".weight"] = normal(gen, H, H, std=std)
             w[p + name + ".bias"] = normal(gen, H, std=0.1)
         w[p + "intermediate.dense.weight"] = normal(gen, I, H, std=0.3)
         w[p + "intermediate.dense.bias"] = normal(gen, I, std=0.1)
@@ -219,9 +232,9 @@ def mpnet_weights(gen, c):
     }
     for i in range(c["layers"]):
         p = f"encoder.layer.{i}."
-        for name in ["attention.attn.q", "attention.attn.k", "attention.attn.v",
-                     "attention.attn.o"]:
-            w[p + name + ".weight"] = normal(gen, H, H, std=0.3)
+        for name, std in [("attention.attn.q", 0.15), ("attention.attn.k", 0.15),
+                          ("attention.attn.v", 0.3), ("attention.attn.o", 0.3)]:
+            w[p + name + ".weight"] = normal(gen, H, H, std=std)
             w[p + name + ".bias"] = normal(gen, H, std=0.1)
         w[p + "intermediate.dense.weight"] = normal(gen, I, H, std=0.3)
         w[p + "intermediate.dense.bias"] = normal(gen, I, std=0.1)
@@ -318,7 +331,7 @@ def nomic_weights(gen, c):
     }
     for i in range(c["layers"]):
         p = f"encoder.layers.{i}."
-        w[p + "attn.Wqkv.weight"] = normal(gen, 3 * H, H, std=0.18)
+        w[p + "attn.Wqkv.weight"] = normal(gen, 3 * H, H, std=0.12)
         w[p + "attn.out_proj.weight"] = normal(gen, H, H, std=0.25)
         w[p + "mlp.fc11.weight"] = normal(gen, I, H, std=0.25)
         w[p + "mlp.fc12.weight"] = normal(gen, I, H, std=0.25)
@@ -407,7 +420,7 @@ def modern_weights(gen, c):
         p = f"layers.{i}."
         if i != 0:  # layer 0's attn_norm is nn.Identity
             w[p + "attn_norm.weight"] = normal(gen, H, std=0.1, mean=1.0)
-        w[p + "attn.Wqkv.weight"] = normal(gen, 3 * H, H, std=0.18)
+        w[p + "attn.Wqkv.weight"] = normal(gen, 3 * H, H, std=0.12)
         w[p + "attn.Wo.weight"] = normal(gen, H, H, std=0.2)
         w[p + "mlp_norm.weight"] = normal(gen, H, std=0.1, mean=1.0)
         w[p + "mlp.Wi.weight"] = normal(gen, 2 * I, H, std=0.25)
@@ -547,6 +560,14 @@ def write_model(name, config, stored, expected, extra_files=None):
     for fname, content in (extra_files or {}).items():
         with open(os.path.join(d, fname), "w") as f:
             json.dump(content, f, indent=2)
+    tokenizer = os.path.join(HERE, "tokenizers", TOKENIZERS[name])
+    shutil.copy(os.path.join(tokenizer, "tokenizer.json"), os.path.join(d, "tokenizer.json"))
+    with open(os.path.join(tokenizer, "tokenizer_config.json")) as f:
+        tokenizer_config = json.load(f)
+    # The model's own length limit applies (the test tokenizers say 64 or 512).
+    tokenizer_config.pop("model_max_length", None)
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump(tokenizer_config, f, indent=2)
 
 
 def main():

@@ -1,6 +1,7 @@
 // HF tokenizers' BertNormalizer and Bert/Punctuation pre-tokenizers classify
-// characters with the `unicode_categories` crate, whose tables are of an old
-// Unicode version (about 9.0); attnserve uses utf8proc's (15.0). This script
+// characters with the `unicode_categories` crate, and StripAccents with
+// unicode-normalization-alignments, whose tables are of an old Unicode
+// version (about 9.0); attnserve uses utf8proc's (15.0). This script
 // asks the Rust library itself (npm `tokenizers`) which code points it
 // classifies differently from the current Unicode categories and writes
 // them to core/tokenizer/unicode_differences.inc, which unicode.cc applies.
@@ -16,7 +17,14 @@ const pre = tokenizers.bertPreTokenizer();
 const norm = tokenizers.bertNormalizer({ cleanText: true, handleChineseChars: false,
                                          stripAccents: false, lowercase: false });
 const asciiPunct = /[!-\/:-@\[-`{-~]/;
-const lists = { not_punctuation: [], punctuation: [], not_other: [], other: [] };
+// Accent stripping: BertNormalizer drops Mn (unicode_categories), the
+// StripAccents normalizer drops Mn/Mc/Me (unicode-normalization-alignments).
+const stripMn = tokenizers.bertNormalizer({ cleanText: false, handleChineseChars: false,
+                                            stripAccents: true, lowercase: false });
+const stripMarks = tokenizers.stripAccentsNormalizer();
+const lists = { not_punctuation: [], punctuation: [], not_other: [], other: [],
+                not_mark_nonspacing: [], mark_nonspacing: [], not_combining_mark: [],
+                combining_mark: [] };
 for (let cp = 0; cp <= 0x10FFFF; ++cp) {
   if (cp >= 0xD800 && cp <= 0xDFFF) continue;
   const c = String.fromCodePoint(cp);
@@ -24,6 +32,18 @@ for (let cp = 0; cp <= 0x10FFFF; ++cp) {
   const rustPunct = pre.preTokenizeString('a' + c + 'a').length === 3;
   if (isPunct && !rustPunct) lists.not_punctuation.push(cp);
   if (!isPunct && rustPunct) lists.punctuation.push(cp);
+  // The mark tests see the character after NFD (BertNormalizer) or alone
+  // (StripAccents); only characters NFD leaves alone are compared.
+  if (c.normalize('NFD') === c) {
+    const isMn = /\p{Mn}/u.test(c);
+    const rustMn = stripMn.normalizeString('a' + c) === 'a';
+    if (isMn && !rustMn) lists.not_mark_nonspacing.push(cp);
+    if (!isMn && rustMn) lists.mark_nonspacing.push(cp);
+  }
+  const isMark = /\p{M}/u.test(c);
+  const rustMark = stripMarks.normalizeString('a' + c) === 'a';
+  if (isMark && !rustMark) lists.not_combining_mark.push(cp);
+  if (!isMark && rustMark) lists.combining_mark.push(cp);
   if (cp === 0 || cp === 0xFFFD || c === '\t' || c === '\n' || c === '\r') continue;
   const isOther = /[\p{Cc}\p{Cf}\p{Co}]/u.test(c);
   const rustOther = norm.normalizeString('a' + c + 'a') === 'aa';
@@ -44,6 +64,10 @@ const out = [
   array('kRustPunctuation', lists.punctuation),
   array('kRustNotOther', lists.not_other),
   array('kRustOther', lists.other),
+  array('kRustNotMarkNonspacing', lists.not_mark_nonspacing),
+  array('kRustMarkNonspacing', lists.mark_nonspacing),
+  array('kRustNotCombiningMark', lists.not_combining_mark),
+  array('kRustCombiningMark', lists.combining_mark),
 ].join('\n');
 const target = path.join(here, '../../core/tokenizer/unicode_differences.inc');
 fs.writeFileSync(target, out);

@@ -2,31 +2,17 @@
 """Calls attnserve's Attend with plain grpcio and numpy, and checks the result
 against numpy: softmax(Q K^T / sqrt(d)) V.
 
-  /usr/bin/python3 client/python/examples/attend.py [--address 127.0.0.1:50051]
+  python3 client/python/examples/attend.py [--address 127.0.0.1:50051]
 
-Generates the Python stubs first (client/python/gen_stubs.py, protoc +
-grpc_python_plugin) into client/python/attnserve_client/_gen (or $ATTNSERVE_STUBS_DIR)
-when missing.
+Uses the stubs the attnserve-client package installs (pip install ./client/python).
 """
 import argparse
-import os
-import pathlib
-import sys
 
 import grpc
 import numpy as np
 
-PYTHON_DIR = pathlib.Path(__file__).resolve().parent.parent
-GEN_DIR = pathlib.Path(os.environ.get("ATTNSERVE_STUBS_DIR") or
-                       PYTHON_DIR / "attnserve_client" / "_gen")
-if not (GEN_DIR / "attnserve" / "v1" / "attnserve_pb2.py").exists():
-    sys.path.insert(0, str(PYTHON_DIR))
-    import gen_stubs
-
-    gen_stubs.generate(GEN_DIR)
-sys.path.insert(0, str(GEN_DIR))
-from attnserve.v1 import attnserve_pb2 as pb  # noqa: E402
-from attnserve.v1 import attnserve_pb2_grpc as pb_grpc  # noqa: E402
+from attnserve.v1 import attnserve_pb2 as pb
+from attnserve.v1 import attnserve_pb2_grpc as pb_grpc
 
 
 def to_tensor(array):

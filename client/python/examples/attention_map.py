@@ -5,15 +5,12 @@
       [--text "..."] [--out attention.png]
 """
 import argparse
-import pathlib
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import attnserve_client  # noqa: E402
 
 

@@ -22,7 +22,6 @@ grpc::ServerUnaryReactor* AttentionServiceImpl::Attend(
     grpc::CallbackServerContext* context, const v1::AttendRequest* request,
     v1::AttendResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
-  if (!reactor->admitted()) return reactor;
   absl::StatusOr<AttendCall> call = AttendCallFromProto(*request, limits_);
   if (!call.ok()) {
     reactor->Finish(ToGrpcStatus(call.status()));
@@ -46,7 +45,6 @@ grpc::ServerUnaryReactor* AttentionServiceImpl::MultiHeadAttend(
     const v1::MultiHeadAttendRequest* request,
     v1::MultiHeadAttendResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
-  if (!reactor->admitted()) return reactor;
   absl::StatusOr<std::shared_ptr<const ServedModel>> model =
       registry_->Lookup(request->model());
   if (!model.ok()) {

@@ -54,16 +54,16 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
         request.texts_size() > 0 ? "texts" : "token_ids", " has ", sequences,
         " entries, more than the server's --max_queue_size ", max_queue_size));
   }
-  absl::StatusOr<PreparedEncode> prepared = PrepareEncode(request, *model);
-  if (!prepared.ok()) return prepared.status();
-  if (static_cast<int64_t>(prepared->token_ids.size()) > max_queue_size) {
+  ASSIGN_OR_RETURN(PreparedEncode prepared, PrepareEncode(request, *model));
+  // Chunked texts are several sequences each.
+  if (static_cast<int64_t>(prepared.token_ids.size()) > max_queue_size) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "texts make ", prepared->token_ids.size(),
+        "texts make ", prepared.token_ids.size(),
         " chunks, more than the server's --max_queue_size ", max_queue_size));
   }
-  auto work = std::make_shared<EncodeWork>(std::move(prepared->token_ids),
-                                           prepared->options, deadline);
-  auto shaping = std::make_shared<const PreparedEncode>(*std::move(prepared));
+  auto work = std::make_shared<EncodeWork>(std::move(prepared.token_ids),
+                                           prepared.options, deadline);
+  auto shaping = std::make_shared<const PreparedEncode>(std::move(prepared));
   work->set_done([work, shaping, model, response,
                   done = std::move(done)](absl::Status status) {
     if (status.ok()) {
@@ -154,7 +154,7 @@ class EncodeStreamReactor
       : context_(context),
         registry_(registry),
         gate_(gate),
-        entry_(gate->Enter()) {
+        entry_(gate->EnterStream()) {
     if (!entry_.open()) {
       finished_ = true;
       Finish(ToGrpcStatus(ShuttingDownError()));
@@ -262,16 +262,15 @@ class EncodeStreamReactor
     // Draining: the answers so far are sent; this request and later ones are
     // refused, so that an open stream does not hold the shutdown open.
     if (gate_->closed()) return ShuttingDownError();
-    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
-        registry_->Lookup(request_.model());
-    if (!model.ok()) return model.status();
-    *scheduler = (*model)->scheduler;
+    ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> model,
+                     registry_->Lookup(request_.model()));
+    *scheduler = (model)->scheduler;
     const bool token_embeddings = request_.return_token_embeddings();
     absl::StatusOr<std::shared_ptr<EncodeWork>> made = MakeEncodeWork(
-        request_, *model, CallDeadline(*context_), &a->response,
+        request_, model, CallDeadline(*context_), &a->response,
         [this, a](const absl::Status& status) { OnComputed(a, status); });
     if (!made.ok()) return made.status();
-    a->bytes = EstimatedResponseBytes(**made, **model, token_embeddings);
+    a->bytes = EstimatedResponseBytes(**made, *model, token_embeddings);
     *work = *std::move(made);
     return absl::OkStatus();
   }
@@ -403,7 +402,6 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Encode(
     grpc::CallbackServerContext* context, const v1::EncodeRequest* request,
     v1::EncodeResponse* response) {
   auto* reactor = new ScheduledCallReactor(gate_);
-  if (!reactor->admitted()) return reactor;
   absl::StatusOr<std::shared_ptr<const ServedModel>> model =
       registry_->Lookup(request->model());
   if (!model.ok()) {

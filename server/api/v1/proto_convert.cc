@@ -7,18 +7,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "core/attention/validate_attention.h"
+#include "core/base/shape_string.h"
+#include "core/base/status_macros.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "Tensor.raw is little-endian and is copied as is");
 
 namespace attnserve::server {
 namespace {
-
-std::string ShapeString(absl::Span<const int64_t> shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
-}
 
 std::string ProtoDTypeName(int dtype) {
   if (v1::DType_IsValid(dtype))
@@ -58,15 +55,14 @@ absl::StatusOr<core::Tensor> MaskFromProto(const v1::Tensor& proto,
         "mask.shape has rank ", proto.shape_size(), ", expected at most ",
         query_rank, " (the rank of query.shape)"));
   }
-  absl::StatusOr<core::Tensor> mask = TensorFromProto(proto, "mask", limits);
-  if (!mask.ok()) return mask.status();
-  std::vector<int64_t> shape(mask->shape().begin(), mask->shape().end());
+  ASSIGN_OR_RETURN(core::Tensor mask, TensorFromProto(proto, "mask", limits));
+  std::vector<int64_t> shape(mask.shape().begin(), mask.shape().end());
   if (query_rank == 3 && shape.size() == 3) {
     shape.insert(shape.begin() + 1, 1);
   } else {
     shape.insert(shape.begin(), 4 - shape.size(), 1);
   }
-  return mask->Reshape(std::move(shape));
+  return mask.Reshape(std::move(shape));
 }
 
 // Requests too big to serve: RESOURCE_EXHAUSTED. Shapes are validated.
@@ -78,8 +74,8 @@ absl::Status CheckSizeLimits(const core::AttentionInputs& in,
   if (!MultiplyWithin(b * h, sq, limits.max_attention_scores, &bhsq) ||
       !MultiplyWithin(bhsq, sk, limits.max_attention_scores, &scores)) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("query.shape ", ShapeString(in.query.shape()),
-                     " and key.shape ", ShapeString(in.key.shape()),
+        absl::StrCat("query.shape ", core::ShapeString(in.query.shape()),
+                     " and key.shape ", core::ShapeString(in.key.shape()),
                      " give more than ", limits.max_attention_scores,
                      " attention scores (batch * heads * q_len * k_len), the "
                      "server's limit"));
@@ -181,10 +177,9 @@ absl::StatusOr<core::Tensor> TensorFromProto(const v1::Tensor& proto,
     }
   }
   const std::vector<int64_t> shape(proto.shape().begin(), proto.shape().end());
-  absl::StatusOr<int64_t> num_elements = core::Tensor::NumElements(
-      shape, absl::StrCat(field, ".shape"), limits.max_tensor_elements);
-  if (!num_elements.ok()) return num_elements.status();
-  const int64_t n = *num_elements;
+  ASSIGN_OR_RETURN(const int64_t n, core::Tensor::NumElements(
+                                        shape, absl::StrCat(field, ".shape"),
+                                        limits.max_tensor_elements));
 
   const bool has_values = proto.values_size() > 0;
   const bool has_raw = !proto.raw().empty();
@@ -195,7 +190,7 @@ absl::StatusOr<core::Tensor> TensorFromProto(const v1::Tensor& proto,
   if (!has_values && !has_raw) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, " sets neither values nor raw, expected one of them with ", n,
-        " elements for shape ", ShapeString(shape)));
+        " elements for shape ", core::ShapeString(shape)));
   }
   if (has_values) {
     if (proto.dtype() != v1::DTYPE_UNSPECIFIED && proto.dtype() != v1::FP32) {
@@ -207,7 +202,7 @@ absl::StatusOr<core::Tensor> TensorFromProto(const v1::Tensor& proto,
     if (proto.values_size() != n) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ".values has ", proto.values_size(), " elements, expected ", n,
-          " for shape ", ShapeString(shape)));
+          " for shape ", core::ShapeString(shape)));
     }
     return core::Tensor::FromFloats(shape, proto.values());
   }
@@ -217,7 +212,7 @@ absl::StatusOr<core::Tensor> TensorFromProto(const v1::Tensor& proto,
   if (proto.raw().size() != expected_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, ".raw has ", proto.raw().size(), " bytes, expected ",
-        expected_bytes, " for shape ", ShapeString(shape), " of ",
+        expected_bytes, " for shape ", core::ShapeString(shape), " of ",
         proto.dtype() == v1::DTYPE_UNSPECIFIED
             ? "FP32"
             : ProtoDTypeName(proto.dtype())));
@@ -294,10 +289,7 @@ absl::StatusOr<AttendCall> AttendCallFromProto(const v1::AttendRequest& request,
           absl::StrCat("key.shape has rank ", request.key().shape_size(),
                        ", expected ", rank, " (the rank of query.shape)"));
     }
-    absl::StatusOr<core::Tensor> converted =
-        TensorFromProto(request.key(), "key", limits);
-    if (!converted.ok()) return converted.status();
-    key = *std::move(converted);
+    ASSIGN_OR_RETURN(key, TensorFromProto(request.key(), "key", limits));
   }
   core::Tensor value = key;
   if (request.has_value()) {
@@ -306,10 +298,7 @@ absl::StatusOr<AttendCall> AttendCallFromProto(const v1::AttendRequest& request,
           absl::StrCat("value.shape has rank ", request.value().shape_size(),
                        ", expected ", rank, " (the rank of query.shape)"));
     }
-    absl::StatusOr<core::Tensor> converted =
-        TensorFromProto(request.value(), "value", limits);
-    if (!converted.ok()) return converted.status();
-    value = *std::move(converted);
+    ASSIGN_OR_RETURN(value, TensorFromProto(request.value(), "value", limits));
   }
   // query, key and value share one dtype: BF16 only when all three are.
   if (query->dtype() != key.dtype() || query->dtype() != value.dtype()) {

@@ -9,6 +9,7 @@
 #include "core/attention/attention.h"
 #include "core/base/tensor.h"
 #include "core/model/encoder_model.h"
+#include "server/infer/attention_work.h"
 
 namespace attnserve::server {
 
@@ -52,15 +53,6 @@ absl::StatusOr<core::Tensor> TensorFromProto(const v1::Tensor& proto,
 
 // Writes `tensor` as shape + dtype (FP32 or BF16) + little-endian raw bytes.
 void TensorToProto(const core::Tensor& tensor, v1::Tensor* proto);
-
-// An Attend request in core terms. Inputs are rank 4; `single_head` records
-// that the request used rank-3 tensors (the head axis is dropped again in the
-// response).
-struct AttendCall {
-  core::AttentionSpec spec;
-  core::AttentionInputs inputs;
-  bool single_head = false;
-};
 
 // Converts and checks the request's form: ranks, dtypes, tensor encodings and
 // size limits. Shape agreement, values (NaN/Inf), top_k, windows,

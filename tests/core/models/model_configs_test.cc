@@ -64,7 +64,7 @@ TEST(ModelConfigsTest, NomicBertGolden) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->architecture, "NomicBertModel");
   EXPECT_EQ(c->hidden_size, 64);
-  EXPECT_EQ(c->vocab_size, 320);         // 300 rounded up to 64
+  EXPECT_EQ(c->vocab_size, 3008);  // 3000 rounded up to 64
   EXPECT_EQ(c->intermediate_size, 256);  // 200 rounded up to 256
   EXPECT_TRUE(c->gated);
   EXPECT_EQ(c->activation, GluActivation::kSilu);

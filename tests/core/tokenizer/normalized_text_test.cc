@@ -153,6 +153,10 @@ TEST(UnicodeTablesTest, FollowHuggingFacesOlderTables) {
   EXPECT_FALSE(IsOther(0x0890));  // Cf since Unicode 14; unassigned in HF
   EXPECT_TRUE(IsOther(0x200B));
   EXPECT_TRUE(IsOther(0x0001));
+  EXPECT_FALSE(IsMarkNonspacing(0x07FD));  // Mn since Unicode 11
+  EXPECT_TRUE(IsMarkNonspacing(0x0301));
+  EXPECT_FALSE(IsCombiningMark(0x07FD));
+  EXPECT_TRUE(IsCombiningMark(0x0903));  // Mc
 }
 
 }  // namespace

@@ -10,18 +10,19 @@
 namespace attnserve::server {
 namespace {
 
-TEST(ShutdownGateTest, ClosedGateRefusesNewCallsAndWaitsForTheOnesInside) {
+TEST(ShutdownGateTest, ClosedGateAdmitsCallsRefusesStreamsAndWaitsForEntries) {
   ShutdownGate gate;
-  std::optional<ShutdownGate::Entry> inside(gate.Enter());
+  std::optional<ShutdownGate::Entry> inside(gate.EnterCall());
   ASSERT_TRUE(inside->open());
   {
-    ShutdownGate::Entry short_call = gate.Enter();
-    EXPECT_TRUE(short_call.open());
+    ShutdownGate::Entry short_stream = gate.EnterStream();
+    EXPECT_TRUE(short_stream.open());
   }
   EXPECT_FALSE(gate.closed());
   gate.Close();
   EXPECT_TRUE(gate.closed());
-  EXPECT_FALSE(gate.Enter().open());
+  EXPECT_FALSE(gate.EnterStream().open());
+  EXPECT_TRUE(gate.EnterCall().open());
   EXPECT_FALSE(gate.WaitUntilQuiet(absl::ZeroDuration(),
                                    absl::Now() + absl::Milliseconds(10)));
   std::thread leave([&] { inside.reset(); });
@@ -36,31 +37,36 @@ TEST(ShutdownGateTest, EmptyGateIsEmptyAtOnce) {
   EXPECT_TRUE(gate.WaitUntilQuiet(absl::Hours(1), absl::InfinitePast()));
 }
 
-TEST(ShutdownGateTest, WaitsUntilNoCallHasBeenRefusedForTheQuietPeriod) {
-  ShutdownGate gate;
-  gate.Close();
-  EXPECT_FALSE(gate.Enter().open());
-  const absl::Time refused = absl::Now();
-  // Empty, but a call was refused just now: not quiet within 10 ms.
-  EXPECT_FALSE(gate.WaitUntilQuiet(absl::Hours(1),
-                                   absl::Now() + absl::Milliseconds(10)));
-  EXPECT_TRUE(
-      gate.WaitUntilQuiet(absl::Milliseconds(50), absl::InfiniteFuture()));
-  EXPECT_GE(absl::Now() - refused, absl::Milliseconds(50));
+TEST(ShutdownGateTest, WaitsUntilNoCallHasArrivedForTheQuietPeriod) {
+  for (const bool stream : {false, true}) {
+    ShutdownGate gate;
+    gate.Close();
+    {
+      ShutdownGate::Entry entry =
+          stream ? gate.EnterStream() : gate.EnterCall();
+    }
+    const absl::Time arrived = absl::Now();
+    // Empty, but a call arrived just now: not quiet within 10 ms.
+    EXPECT_FALSE(gate.WaitUntilQuiet(absl::Hours(1),
+                                     absl::Now() + absl::Milliseconds(10)));
+    EXPECT_TRUE(
+        gate.WaitUntilQuiet(absl::Milliseconds(50), absl::InfiniteFuture()));
+    EXPECT_GE(absl::Now() - arrived, absl::Milliseconds(50));
+  }
 }
 
-TEST(ShutdownGateTest, EachRefusalRestartsTheQuietPeriod) {
+TEST(ShutdownGateTest, EachArrivalRestartsTheQuietPeriod) {
   ShutdownGate gate;
   gate.Close();
   std::thread late_caller([&] {
     for (int i = 0; i < 5; ++i) {
-      EXPECT_FALSE(gate.Enter().open());
+      EXPECT_TRUE(gate.EnterCall().open());
       absl::SleepFor(absl::Milliseconds(20));
     }
   });
   absl::SleepFor(absl::Milliseconds(5));
   const absl::Time start = absl::Now();
-  // Refusals every 20 ms for ~80 ms: quiet for 60 ms only after the last.
+  // Calls every 20 ms for ~80 ms: quiet for 60 ms only after the last.
   EXPECT_TRUE(
       gate.WaitUntilQuiet(absl::Milliseconds(60), absl::InfiniteFuture()));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(60 + 60));
@@ -74,7 +80,7 @@ TEST(ShutdownGateTest, EachRefusalRestartsTheQuietPeriod) {
 TEST(ShutdownGateTest, GateMayBeDestroyedAsSoonAsItIsEmpty) {
   for (int round = 0; round < 100; ++round) {
     auto gate = std::make_unique<ShutdownGate>();
-    std::optional<ShutdownGate::Entry> inside(gate->Enter());
+    std::optional<ShutdownGate::Entry> inside(gate->EnterCall());
     std::thread leave([&] { inside.reset(); });
     gate->Close();
     EXPECT_TRUE(

@@ -112,14 +112,14 @@ std::vector<TensorErrorCase> TensorErrorCases() {
                    "query sets neither values nor raw, expected one of them "
                    "with 6 elements"});
   cases.push_back({"values count", FloatsProto({2, 3}, {1, 2, 3, 4, 5}),
-                   "query.values has 5 elements, expected 6 for shape [2,3]"});
+                   "query.values has 5 elements, expected 6 for shape [2, 3]"});
   {
     v1::Tensor raw = FloatsProto({2, 8, 64}, {});
     raw.set_dtype(v1::FP32);
     raw.set_raw(std::string(4095, '\0'));
-    cases.push_back(
-        {"raw off by one", raw,
-         "query.raw has 4095 bytes, expected 4096 for shape [2,8,64] of FP32"});
+    cases.push_back({"raw off by one", raw,
+                     "query.raw has 4095 bytes, expected 4096 for shape [2, 8, "
+                     "64] of FP32"});
   }
   {
     v1::Tensor raw = FloatsProto({3}, {});
@@ -353,7 +353,7 @@ std::vector<AttendErrorCase> AttendErrorCases() {
     r.mutable_value()->add_shape(4);
     r.mutable_value()->add_values(1);
     invalid("value count", r,
-            "value.values has 1 elements, expected 8 for shape [1,2,4]");
+            "value.values has 1 elements, expected 8 for shape [1, 2, 4]");
   }
   {
     v1::AttendRequest r = SelfAttendRequest({1, 2, 4});

@@ -85,23 +85,23 @@ grpc::Status Client::ListModels(v1::ListModelsResponse* response) {
 
 grpc::Status Client::Rerank(const v1::RerankRequest& request,
                             v1::RerankResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return encoder_->Rerank(c, request, response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Rerank(&context, request, response);
 }
 
 grpc::Status Client::Classify(const v1::ClassifyRequest& request,
                               v1::ClassifyResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return encoder_->Classify(c, request, response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Classify(&context, request, response);
 }
 
 grpc::Status Client::Detokenize(const v1::DetokenizeRequest& request,
                                 v1::DetokenizeResponse* response) {
-  return WithRetries([&](grpc::ClientContext* c) {
-    return encoder_->Detokenize(c, request, response);
-  });
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Detokenize(&context, request, response);
 }
 
 grpc::Status Client::Attend(const v1::AttendRequest& request,

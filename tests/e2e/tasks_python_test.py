@@ -21,8 +21,9 @@ SOURCE_DIR = pathlib.Path(sys.argv[2])
 GOLDEN = SOURCE_DIR / "tests" / "golden"
 _TMP = tempfile.TemporaryDirectory()
 TMP = pathlib.Path(_TMP.name)
-os.environ["ATTNSERVE_STUBS_DIR"] = str(TMP / "stubs")
 sys.path.insert(0, str(SOURCE_DIR / "client" / "python"))
+import gen_stubs  # noqa: E402  (the stubs, as building the package makes them)
+sys.path.insert(0, str(gen_stubs.generate(str(TMP / "stubs"))))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
 import attnserve_client  # noqa: E402
 import grpc  # noqa: E402

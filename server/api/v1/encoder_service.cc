@@ -82,7 +82,6 @@ grpc::ServerUnaryReactor* ScheduleSequences(
     const ServedModel& model, absl::StatusOr<PreparedSequences> prepared,
     std::function<absl::Status(const EncodeWork&)> finish) {
   auto* reactor = new ScheduledCallReactor(gate);
-  if (!reactor->admitted()) return reactor;
   if (!prepared.ok()) {
     reactor->Finish(ToGrpcStatus(prepared.status()));
     return reactor;

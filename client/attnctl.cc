@@ -3,6 +3,9 @@
 //   attnctl [flags] encode "text" ...        pooled embeddings as JSON
 //   attnctl [flags] tokenize "text" ...      tokens with byte offsets as JSON
 //   attnctl [flags] models                   the served models as JSON
+//   attnctl [flags] rerank "query" "text" ...  texts ranked by a cross-encoder
+//   attnctl [flags] classify "text" ...      label scores (--pairs: text, pair,
+//   ...) attnctl [flags] detokenize ID ...        the ids decoded to text
 //   attnctl [flags] health [SERVICE]         SERVING / NOT_SERVING (exit 0 / 1)
 //   attnctl [flags] attend --query q.npy [--key k.npy] [--value v.npy] [--mask
 //   m.npy]
@@ -43,7 +46,17 @@ ABSL_FLAG(std::string, tls_server_name, "",
 // encode / tokenize
 ABSL_FLAG(std::string, model, "", "model name (empty: the default model)");
 ABSL_FLAG(std::string, pooling, "",
-          "cls | mean | max (empty: the model's default)");
+          "cls | mean | max | last | splade (empty: the model's default)");
+ABSL_FLAG(std::string, prompt_name, "",
+          "encode: a prompt of the model's config_sentence_transformers.json");
+// rerank / classify / detokenize
+ABSL_FLAG(uint32_t, top_n, 0, "rerank: keep the n best (0 = all)");
+ABSL_FLAG(bool, raw_scores, false,
+          "rerank / classify: logits instead of sigmoid / softmax");
+ABSL_FLAG(bool, return_text, false, "rerank: include each text");
+ABSL_FLAG(bool, pairs, false,
+          "classify: the texts are pairs: text, second segment, text, ...");
+ABSL_FLAG(bool, skip_special, false, "detokenize: drop special tokens");
 ABSL_FLAG(bool, normalize, false, "L2-normalise pooled embeddings");
 ABSL_FLAG(bool, truncate, false, "cut texts to the model's max length");
 ABSL_FLAG(bool, token_embeddings, false, "encode: also print token embeddings");
@@ -198,9 +211,15 @@ int Encode(Client& client, const std::vector<std::string>& texts) {
     request.set_pooling(v1::MEAN);
   } else if (pooling == "max") {
     request.set_pooling(v1::MAX);
+  } else if (pooling == "last") {
+    request.set_pooling(v1::LAST);
+  } else if (pooling == "splade") {
+    request.set_pooling(v1::SPLADE);
   } else if (!pooling.empty()) {
-    return Usage("--pooling is " + pooling + ", expected cls, mean or max");
+    return Usage("--pooling is " + pooling +
+                 ", expected cls, mean, max, last or splade");
   }
+  request.set_prompt_name(absl::GetFlag(FLAGS_prompt_name));
   request.set_normalize(absl::GetFlag(FLAGS_normalize));
   request.set_truncate(absl::GetFlag(FLAGS_truncate));
   request.set_return_token_embeddings(absl::GetFlag(FLAGS_token_embeddings));
@@ -267,9 +286,90 @@ int Models(Client& client) {
          {"num_heads", m.num_heads()},
          {"max_length", m.max_length()},
          {"vocab_size", m.vocab_size()},
-         {"default_pooling", v1::Pooling_Name(m.default_pooling())}});
+         {"default_pooling", v1::Pooling_Name(m.default_pooling())},
+         {"tasks",
+          std::vector<std::string>(m.tasks().begin(), m.tasks().end())},
+         {"labels",
+          std::vector<std::string>(m.labels().begin(), m.labels().end())},
+         {"prompt_names", std::vector<std::string>(m.prompt_names().begin(),
+                                                   m.prompt_names().end())},
+         {"tokenizer", m.tokenizer()}});
   }
   std::cout << out.dump(1) << "\n";
+  return 0;
+}
+
+int Rerank(Client& client, const std::vector<std::string>& args) {
+  if (args.size() < 2) return Usage("rerank needs a query and texts");
+  v1::RerankRequest request;
+  request.set_model(absl::GetFlag(FLAGS_model));
+  request.set_query(args[0]);
+  for (size_t i = 1; i < args.size(); ++i) request.add_texts(args[i]);
+  request.set_truncate(absl::GetFlag(FLAGS_truncate));
+  request.set_raw_scores(absl::GetFlag(FLAGS_raw_scores));
+  request.set_return_text(absl::GetFlag(FLAGS_return_text));
+  request.set_top_n(absl::GetFlag(FLAGS_top_n));
+  if (absl::GetFlag(FLAGS_bf16)) request.set_compute_dtype(v1::BF16);
+  v1::RerankResponse response;
+  grpc::Status status = client.Rerank(request, &response);
+  if (!status.ok()) return Fail(status);
+  json out{{"model", response.model()},
+           {"total_tokens", response.total_tokens()},
+           {"ranks", json::array()}};
+  for (const v1::Rank& r : response.ranks()) {
+    json rank{{"index", r.index()}, {"score", r.score()}};
+    if (request.return_text()) rank["text"] = r.text();
+    out["ranks"].push_back(rank);
+  }
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int Classify(Client& client, const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("classify needs at least one text");
+  const bool pairs = absl::GetFlag(FLAGS_pairs);
+  if (pairs && args.size() % 2 != 0) {
+    return Usage("classify --pairs needs text, pair, text, pair, ...");
+  }
+  v1::ClassifyRequest request;
+  request.set_model(absl::GetFlag(FLAGS_model));
+  for (size_t i = 0; i < args.size(); i += pairs ? 2 : 1) {
+    request.add_texts(args[i]);
+    if (pairs) request.add_text_pairs(args[i + 1]);
+  }
+  request.set_truncate(absl::GetFlag(FLAGS_truncate));
+  request.set_raw_scores(absl::GetFlag(FLAGS_raw_scores));
+  if (absl::GetFlag(FLAGS_bf16)) request.set_compute_dtype(v1::BF16);
+  v1::ClassifyResponse response;
+  grpc::Status status = client.Classify(request, &response);
+  if (!status.ok()) return Fail(status);
+  json out{{"model", response.model()},
+           {"total_tokens", response.total_tokens()},
+           {"results", json::array()}};
+  for (const v1::Classification& c : response.results()) {
+    json scores = json::array();
+    for (const v1::LabelScore& s : c.scores()) {
+      scores.push_back({{"label", s.label()}, {"score", s.score()}});
+    }
+    out["results"].push_back(scores);
+  }
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int Detokenize(Client& client, const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("detokenize needs token ids");
+  auto ids = ParseList<int32_t>(args, "ids");
+  if (!ids.ok()) return Usage(std::string(ids.status().message()));
+  v1::DetokenizeRequest request;
+  request.set_model(absl::GetFlag(FLAGS_model));
+  request.set_skip_special_tokens(absl::GetFlag(FLAGS_skip_special));
+  v1::TokenIds* sequence = request.add_token_ids();  // the ids are one text
+  for (int32_t id : *ids) sequence->add_ids(id);
+  v1::DetokenizeResponse response;
+  grpc::Status status = client.Detokenize(request, &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << json(response.texts(0)).dump() << "\n";
   return 0;
 }
 
@@ -342,13 +442,18 @@ int Attend(Client& client) {
 
 int Run(std::vector<std::string> args) {
   if (args.empty())
-    return Usage("missing command: encode, tokenize, models, health or attend");
+    return Usage(
+        "missing command: encode, tokenize, models, rerank, classify, "
+        "detokenize, health or attend");
   const std::string command = args[0];
   args.erase(args.begin());
   Client client(Options());
   if (command == "encode") return Encode(client, args);
   if (command == "tokenize") return Tokenize(client, args);
   if (command == "models") return Models(client);
+  if (command == "rerank") return Rerank(client, args);
+  if (command == "classify") return Classify(client, args);
+  if (command == "detokenize") return Detokenize(client, args);
   if (command == "health") return Health(client, args);
   if (command == "attend") return Attend(client);
   return Usage("unknown command " + command);
@@ -359,8 +464,9 @@ int Run(std::vector<std::string> args) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "attnctl [flags] encode|tokenize TEXT... | models | health [SERVICE] | "
-      "attend --query q.npy");
+      "attnctl [flags] encode|tokenize|classify TEXT... | rerank QUERY "
+      "TEXT... | detokenize ID... | models | health [SERVICE] | attend "
+      "--query q.npy");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   return attnserve::client::Run(
       std::vector<std::string>(positional.begin() + 1, positional.end()));

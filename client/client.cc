@@ -83,6 +83,27 @@ grpc::Status Client::ListModels(v1::ListModelsResponse* response) {
   return encoder_->ListModels(&context, v1::ListModelsRequest(), response);
 }
 
+grpc::Status Client::Rerank(const v1::RerankRequest& request,
+                            v1::RerankResponse* response) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Rerank(&context, request, response);
+}
+
+grpc::Status Client::Classify(const v1::ClassifyRequest& request,
+                              v1::ClassifyResponse* response) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Classify(&context, request, response);
+}
+
+grpc::Status Client::Detokenize(const v1::DetokenizeRequest& request,
+                                v1::DetokenizeResponse* response) {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return encoder_->Detokenize(&context, request, response);
+}
+
 grpc::Status Client::Attend(const v1::AttendRequest& request,
                             v1::AttendResponse* response) {
   grpc::ClientContext context;

@@ -56,6 +56,12 @@ class Client {
   grpc::Status Tokenize(const v1::TokenizeRequest& request,
                         v1::TokenizeResponse* response);
   grpc::Status ListModels(v1::ListModelsResponse* response);
+  grpc::Status Rerank(const v1::RerankRequest& request,
+                      v1::RerankResponse* response);
+  grpc::Status Classify(const v1::ClassifyRequest& request,
+                        v1::ClassifyResponse* response);
+  grpc::Status Detokenize(const v1::DetokenizeRequest& request,
+                          v1::DetokenizeResponse* response);
   grpc::Status Attend(const v1::AttendRequest& request,
                       v1::AttendResponse* response);
   grpc::Status MultiHeadAttend(const v1::MultiHeadAttendRequest& request,

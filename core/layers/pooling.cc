@@ -14,6 +14,8 @@ absl::string_view PoolingName(Pooling pooling) {
       return "MEAN";
     case Pooling::kMax:
       return "MAX";
+    case Pooling::kLast:
+      return "LAST";
   }
   return "?";
 }
@@ -30,6 +32,10 @@ Tensor Pool(const Tensor& hidden, absl::Span<const int64_t> offsets,
     if (length <= 0) continue;
     if (pooling == Pooling::kCls) {
       std::memcpy(o, first, width * sizeof(float));
+      continue;
+    }
+    if (pooling == Pooling::kLast) {
+      std::memcpy(o, first + (length - 1) * width, width * sizeof(float));
       continue;
     }
     std::memcpy(o, first, width * sizeof(float));

@@ -10,12 +10,13 @@
 namespace attnserve::core {
 
 // Sentence-embedding pooling over a sequence's token states.
-enum class Pooling { kCls, kMean, kMax };
+// kLast: the last token of the sequence (decoder embedders).
+enum class Pooling { kCls, kMean, kMax, kLast };
 absl::string_view PoolingName(Pooling pooling);
 
 // hidden: [total_tokens, hidden] FP32   offsets: [n_seq + 1]
-// Returns [n_seq, hidden] FP32: the first token (CLS), the mean or the
-// element-wise max of each sequence's tokens.
+// Returns [n_seq, hidden] FP32: the first token (CLS), the mean, the
+// element-wise max or the last token of each sequence's tokens.
 Tensor Pool(const Tensor& hidden, absl::Span<const int64_t> offsets,
             Pooling pooling);
 

@@ -112,4 +112,58 @@ absl::Status ReadSentenceTransformersDefaults(const std::string& dir,
   return absl::OkStatus();
 }
 
+absl::StatusOr<SentenceTransformersPrompts> ParsePromptsConfig(
+    absl::string_view json_text, absl::string_view file_name) {
+  // ordered_json keeps the prompts in the file's order.
+  const nlohmann::ordered_json config = nlohmann::ordered_json::parse(
+      json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ": expected a JSON object"));
+  }
+  SentenceTransformersPrompts out;
+  auto prompts = config.find("prompts");
+  if (prompts != config.end() && !prompts->is_null()) {
+    if (!prompts->is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file_name, ": \"prompts\" is not an object of name -> prompt"));
+    }
+    for (auto it = prompts->begin(); it != prompts->end(); ++it) {
+      if (!it.value().is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(file_name, ": prompts[\"", it.key(), "\"] is ",
+                         it.value().dump(), ", expected a string"));
+      }
+      out.prompts.emplace_back(it.key(), it.value().get<std::string>());
+    }
+  }
+  auto default_name = config.find("default_prompt_name");
+  if (default_name != config.end() && !default_name->is_null()) {
+    if (!default_name->is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file_name, ": default_prompt_name is ",
+                       default_name->dump(), ", expected a string or null"));
+    }
+    out.default_prompt_name = default_name->get<std::string>();
+    bool known = false;
+    for (const auto& [name, prompt] : out.prompts) {
+      known |= name == out.default_prompt_name;
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file_name, ": default_prompt_name \"",
+                       out.default_prompt_name, "\" is not a key of prompts"));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<SentenceTransformersPrompts> ReadSentenceTransformersPrompts(
+    const std::string& dir) {
+  const std::string path = dir + "config_sentence_transformers.json";
+  if (!PathExists(path)) return SentenceTransformersPrompts();
+  ASSIGN_OR_RETURN(const std::string text, ReadFile(path, kMaxModelJsonBytes));
+  return ParsePromptsConfig(text, path);
+}
+
 }  // namespace attnserve::core

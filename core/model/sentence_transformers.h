@@ -2,6 +2,8 @@
 #define ATTNSERVE_CORE_MODEL_SENTENCE_TRANSFORMERS_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,6 +33,24 @@ absl::StatusOr<Pooling> ParsePoolingConfig(absl::string_view json_text,
 // leaves them as they are otherwise. Errors name the file.
 absl::Status ReadSentenceTransformersDefaults(const std::string& dir,
                                               ModelInfo* info);
+
+// The prompts of config_sentence_transformers.json: {"prompts": {"query":
+// "query: ", ...}, "default_prompt_name": "query" or null}.
+struct SentenceTransformersPrompts {
+  // (name, prompt) in the file's order.
+  std::vector<std::pair<std::string, std::string>> prompts;
+  // sentence-transformers applies this prompt when a call names none; empty
+  // when unset.
+  std::string default_prompt_name;
+};
+// Parses the text of config_sentence_transformers.json; `file_name` prefixes
+// errors. Pure function.
+absl::StatusOr<SentenceTransformersPrompts> ParsePromptsConfig(
+    absl::string_view json_text, absl::string_view file_name);
+// The prompts of model directory `dir` (ending in '/'); none when it has no
+// config_sentence_transformers.json. Errors name the file.
+absl::StatusOr<SentenceTransformersPrompts> ReadSentenceTransformersPrompts(
+    const std::string& dir);
 
 }  // namespace attnserve::core
 

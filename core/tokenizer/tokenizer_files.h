@@ -29,8 +29,9 @@ struct TokenizerConfigJson {
   std::optional<bool> strip_accents;
   bool tokenize_chinese_chars = true;
   int64_t model_max_length = 0;  // 0: unset
-  // transformers' default when absent is false.
-  bool clean_up_tokenization_spaces = false;
+  // Absent means true (CONTRACT.md §9: Detokenize cleans up by default, as
+  // transformers did for the configs that predate the key).
+  bool clean_up_tokenization_spaces = true;
   std::optional<std::string> unk_token, cls_token, sep_token, pad_token,
       mask_token;
   std::vector<std::string> additional_special_tokens;

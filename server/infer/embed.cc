@@ -7,9 +7,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "core/attention/validate_attention.h"
 #include "core/base/status_macros.h"
+#include "server/infer/tasks.h"
 #include "server/infer/tokenize.h"
 
 namespace attnserve::server {
@@ -24,10 +26,60 @@ absl::Status TooLong(absl::string_view field, size_t length,
       max_length, "; shorten it or set truncate"));
 }
 
-// Tokenizes `texts` (or checks `token_ids`) into one id list per sequence.
+// Chunking: each text (after the prompt) encoded whole, then split into
+// windows; every window is a sequence.
+absl::Status CollectChunks(const EmbedRequest& request,
+                           const ServedModel& model, absl::string_view prompt,
+                           PreparedEncode* prepared) {
+  core::ChunkingOptions options = *request.chunking;
+  const size_t max_length = static_cast<size_t>(model.info.max_length);
+  if (options.max_tokens == 0) options.max_tokens = max_length;
+  if (options.max_tokens > max_length) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunking.max_tokens is ", options.max_tokens,
+                     ", more than the model's max length ", max_length));
+  }
+  RETURN_IF_ERROR(core::CheckChunking(
+      options, model.tokenizer->NumSpecialTokens(/*is_pair=*/false)));
+  if (!request.token_ids.empty()) {
+    return absl::InvalidArgumentError(
+        "chunking is set with token_ids; chunking splits texts");
+  }
+  if (request.return_token_embeddings || !request.attention_layers.empty()) {
+    return absl::InvalidArgumentError(
+        "chunking is set with return_token_embeddings or attention_layers; "
+        "chunked texts return pooled vectors only");
+  }
+  prepared->chunk_offsets.push_back(0);
+  std::string prompted;
+  for (size_t i = 0; i < request.texts.size(); ++i) {
+    absl::string_view text = request.texts[i];
+    if (!prompt.empty()) {
+      prompted = absl::StrCat(prompt, text);
+      text = prompted;
+    }
+    ASSIGN_OR_RETURN(core::tokenizers::Encoding encoding,
+                     EncodeText(model, text, absl::StrCat("texts[", i, "]"),
+                                /*max_length=*/0));
+    // Spans are in the caller's text: the prompt's bytes come off.
+    const uint32_t shift = static_cast<uint32_t>(prompt.size());
+    for (core::TextChunk& chunk : core::ChunkEncoding(encoding, options)) {
+      prepared->chunk_spans.emplace_back(
+          chunk.start > shift ? chunk.start - shift : 0,
+          chunk.end > shift ? chunk.end - shift : 0);
+      prepared->token_ids.push_back(std::move(chunk.ids));
+    }
+    prepared->chunk_offsets.push_back(prepared->token_ids.size());
+  }
+  return absl::OkStatus();
+}
+
+// Tokenizes `prompt` + each of `texts` (or checks `token_ids`) into one id
+// list per sequence.
 absl::Status CollectTokenIds(const EmbedRequest& request,
-                             const ServedModel& model,
-                             std::vector<std::vector<int32_t>>* token_ids) {
+                             const ServedModel& model, absl::string_view prompt,
+                             PreparedEncode* prepared) {
+  std::vector<std::vector<int32_t>>* token_ids = &prepared->token_ids;
   const int64_t max_length = model.info.max_length;
   if (!request.texts.empty() && !request.token_ids.empty()) {
     return absl::InvalidArgumentError(
@@ -37,13 +89,22 @@ absl::Status CollectTokenIds(const EmbedRequest& request,
     return absl::InvalidArgumentError("texts is empty; set texts or token_ids");
   }
   token_ids->reserve(std::max(request.texts.size(), request.token_ids.size()));
+  std::string prompted;
+  if (request.chunking.has_value()) {
+    return CollectChunks(request, model, prompt, prepared);
+  }
   for (size_t i = 0; i < request.texts.size(); ++i) {
     const std::string field = absl::StrCat("texts[", i, "]");
+    absl::string_view text = request.texts[i];
+    if (!prompt.empty()) {
+      prompted = absl::StrCat(prompt, text);
+      text = prompted;
+    }
     // An empty text is valid: it encodes to the special tokens alone
     // ([CLS] [SEP]), as sentence-transformers and HF tokenizers do.
     ASSIGN_OR_RETURN(
         core::tokenizers::Encoding ids,
-        EncodeText(model, request.texts[i], field,
+        EncodeText(model, text, field,
                    request.truncate ? static_cast<size_t>(max_length) : 0));
     if (!request.truncate &&
         static_cast<int64_t>(ids.untruncated_length) > max_length) {
@@ -105,11 +166,77 @@ bool AllFinite(const core::Tensor& t) {
   return finite;
 }
 
+// The chunked texts' answers: per chunk the pooled vector, per text their
+// token-weighted mean.
+EmbedResult FinishChunks(const PreparedEncode& prepared,
+                         const EncodeWork& work) {
+  EmbedResult result;
+  for (size_t i = 0; i + 1 < prepared.chunk_offsets.size(); ++i) {
+    EmbedSequence& text = result.sequences.emplace_back();
+    std::vector<double> sum;
+    for (size_t s = prepared.chunk_offsets[i];
+         s < prepared.chunk_offsets[i + 1]; ++s) {
+      const core::Tensor& hidden = work.hidden[s];
+      const int64_t length = hidden.dim(0);
+      EmbedChunk& chunk = text.chunks.emplace_back();
+      chunk.pooled = core::Pool(hidden, {0, length}, prepared.pooling);
+      chunk.start = prepared.chunk_spans[s].first;
+      chunk.end = prepared.chunk_spans[s].second;
+      chunk.num_tokens = static_cast<uint32_t>(length);
+      const float* pooled = chunk.pooled.data<float>();
+      sum.resize(chunk.pooled.num_elements(), 0.0);
+      for (size_t k = 0; k < sum.size(); ++k) {
+        sum[k] += double(length) * pooled[k];
+      }
+      text.num_tokens += chunk.num_tokens;
+      if (prepared.normalize) core::L2NormalizeRows(&chunk.pooled);
+    }
+    text.pooled = core::Tensor::Zeros(core::DType::kFP32,
+                                      {1, static_cast<int64_t>(sum.size())});
+    for (size_t k = 0; k < sum.size(); ++k) {
+      text.pooled.data<float>()[k] = float(sum[k] / double(text.num_tokens));
+    }
+    if (prepared.normalize) core::L2NormalizeRows(&text.pooled);
+    result.total_tokens += text.num_tokens;
+  }
+  return result;
+}
+
 }  // namespace
+
+absl::StatusOr<absl::string_view> ResolvePrompt(const ServedModel& model,
+                                                absl::string_view prompt_name) {
+  const absl::string_view name =
+      prompt_name.empty() ? absl::string_view(model.default_prompt_name)
+                          : prompt_name;
+  if (name.empty()) return absl::string_view();
+  std::vector<absl::string_view> names;
+  for (const auto& [key, prompt] : model.prompts) {
+    if (key == name) return absl::string_view(prompt);
+    names.push_back(key);
+  }
+  if (names.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prompt_name is \"", prompt_name, "\" but model \"", model.name,
+        "\" has no prompts (config_sentence_transformers.json \"prompts\")"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "prompt_name is \"", prompt_name, "\", not a prompt of model \"",
+      model.name, "\"; its prompt names: ", absl::StrJoin(names, ", ")));
+}
 
 absl::StatusOr<PreparedEncode> PrepareEmbed(const EmbedRequest& request,
                                             const ServedModel& model) {
+  RETURN_IF_ERROR(CheckServes(model, "embed", "Encode"));
   PreparedEncode prepared;
+  if (request.sparse) {
+    RETURN_IF_ERROR(CheckServes(model, "sparse", "Encode with pooling SPLADE"));
+    if (request.chunking.has_value()) {
+      return absl::InvalidArgumentError(
+          "chunking is set with pooling SPLADE; chunk dense poolings only");
+    }
+    prepared.sparse = model.masked_lm;
+  }
   prepared.pooling = request.pooling.value_or(model.info.default_pooling);
   // An unset `normalize` cannot be told from false in proto3; the model's
   // sentence-transformers Normalize module turns normalisation on by default.
@@ -128,7 +255,16 @@ absl::StatusOr<PreparedEncode> PrepareEmbed(const EmbedRequest& request,
     prepared.options.attention_layers.push_back(layer);
   }
 
-  RETURN_IF_ERROR(CollectTokenIds(request, model, &prepared.token_ids));
+  if (!request.prompt_name.empty() && !request.token_ids.empty()) {
+    return absl::InvalidArgumentError(
+        "prompt_name is set with token_ids; a prompt is prepended to texts, "
+        "token ids are encoded as given");
+  }
+  absl::string_view prompt;
+  if (!request.texts.empty()) {
+    ASSIGN_OR_RETURN(prompt, ResolvePrompt(model, request.prompt_name));
+  }
+  RETURN_IF_ERROR(CollectTokenIds(request, model, prompt, &prepared));
   if (request.texts.empty()) prepared.sequences_field = "token_ids";
 
   if (request.attention.has_value()) {
@@ -172,6 +308,7 @@ absl::StatusOr<EmbedResult> FinishEmbed(const PreparedEncode& prepared,
         "overflow FP32"));
   }
   EmbedResult result;
+  if (!prepared.chunk_offsets.empty()) return FinishChunks(prepared, work);
   result.sequences.reserve(work.hidden.size());
   for (size_t s = 0; s < work.hidden.size(); ++s) {
     const core::Tensor& hidden = work.hidden[s];
@@ -179,8 +316,12 @@ absl::StatusOr<EmbedResult> FinishEmbed(const PreparedEncode& prepared,
     result.total_tokens += static_cast<uint64_t>(length);
     EmbedSequence& sequence = result.sequences.emplace_back();
     sequence.num_tokens = static_cast<uint32_t>(length);
-    sequence.pooled = core::Pool(hidden, {0, length}, prepared.pooling);
-    if (prepared.normalize) core::L2NormalizeRows(&sequence.pooled);
+    if (prepared.sparse != nullptr) {
+      ASSIGN_OR_RETURN(sequence.sparse, prepared.sparse->Splade(hidden));
+    } else {
+      sequence.pooled = core::Pool(hidden, {0, length}, prepared.pooling);
+      if (prepared.normalize) core::L2NormalizeRows(&sequence.pooled);
+    }
     if (prepared.return_token_embeddings) sequence.token_embeddings = hidden;
     sequence.attention = work.attention[s];
   }

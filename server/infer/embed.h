@@ -2,7 +2,9 @@
 #define ATTNSERVE_SERVER_INFER_EMBED_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -12,6 +14,8 @@
 #include "core/base/tensor.h"
 #include "core/layers/pooling.h"
 #include "core/model/encoder_model.h"
+#include "core/model/heads/masked_lm_head.h"
+#include "core/text/chunker.h"
 #include "server/infer/encode_work.h"
 #include "server/runtime/model_registry.h"
 
@@ -31,7 +35,23 @@ struct EmbedRequest {
   // it name the field "attention".
   std::optional<core::AttentionSpec> attention;
   core::DType compute_dtype = core::DType::kFP32;
+  // A key of the model's config_sentence_transformers.json prompts: that
+  // prompt is prepended to every text. Empty: the model's
+  // default_prompt_name, if any (as sentence-transformers does).
+  absl::string_view prompt_name;
+  // Set: every text is split into windows (CONTRACT.md §9), never refused for
+  // length; max_tokens 0 means the model's max length. Texts only; no token
+  // embeddings or attention maps.
+  std::optional<core::ChunkingOptions> chunking;
+  // SPLADE instead of pooling: needs a model serving "sparse".
+  bool sparse = false;
 };
+
+// The prompt to prepend to the texts of a call naming `prompt_name` (see
+// EmbedRequest::prompt_name); "" when none applies. An unknown name is
+// INVALID_ARGUMENT listing the model's prompt names.
+absl::StatusOr<absl::string_view> ResolvePrompt(const ServedModel& model,
+                                                absl::string_view prompt_name);
 
 // An embedding request checked and tokenized: what to compute, and how to
 // shape the answer afterwards.
@@ -44,22 +64,42 @@ struct PreparedEncode {
   bool return_token_embeddings = false;
   // Names the sequences in errors: "texts" or "token_ids".
   const char* sequences_field = "texts";
+  // With chunking: text i is sequences [chunk_offsets[i], chunk_offsets[i+1])
+  // and chunk_spans[s] is sequence s's byte span in its text. Empty without.
+  std::vector<size_t> chunk_offsets;
+  std::vector<std::pair<uint32_t, uint32_t>> chunk_spans;
+  // SPLADE: the model's masked-LM head (alive as long as the model).
+  std::shared_ptr<const core::MaskedLmHead> sparse;
 };
 
 // Checks every field (errors are INVALID_ARGUMENT naming it: `texts[3]`,
 // `token_ids[1].ids[4]`, `attention_layers[0]`, `attention.top_k`) and
 // tokenizes the texts with the model's tokenizer (on the calling thread, so
 // compute workers only compute). Too long without `truncate` is
-// INVALID_ARGUMENT naming the text and its length.
+// INVALID_ARGUMENT naming the text and its length. The prompt counts as part
+// of each text (its tokens are encoded, pooled and counted).
 absl::StatusOr<PreparedEncode> PrepareEmbed(const EmbedRequest& request,
                                             const ServedModel& model);
 
-// One sequence's answer.
+// One chunk of a chunked text.
+struct EmbedChunk {
+  core::Tensor pooled;  // [hidden] FP32, normalised when asked
+  uint32_t start = 0;   // UTF-8 byte span in the text
+  uint32_t end = 0;
+  uint32_t num_tokens = 0;
+};
+
+// One sequence's (or chunked text's) answer.
 struct EmbedSequence {
   core::Tensor pooled;                  // [hidden] FP32, normalised when asked
   core::Tensor token_embeddings;        // [len, hidden] FP32, when asked
   std::vector<core::Tensor> attention;  // per requested layer [heads, len, len]
-  uint32_t num_tokens = 0;
+  uint32_t num_tokens = 0;              // chunked: the chunks' tokens together
+  // With chunking; `pooled` is then the chunks' (un-normalised) pooled
+  // vectors averaged with their num_tokens as weights, normalised after.
+  std::vector<EmbedChunk> chunks;
+  // With SPLADE (`pooled` is then empty).
+  core::SparseVector sparse;
 };
 struct EmbedResult {
   std::vector<EmbedSequence> sequences;

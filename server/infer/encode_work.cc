@@ -36,11 +36,17 @@ uint64_t OptionsKey(const core::EncodeOptions& options) {
 
 EncodeWork::EncodeWork(std::vector<std::vector<int32_t>> token_ids,
                        core::EncodeOptions options, absl::Time deadline)
+    : EncodeWork(std::move(token_ids), {}, std::move(options), deadline) {}
+
+EncodeWork::EncodeWork(std::vector<std::vector<int32_t>> token_ids,
+                       std::vector<std::vector<int32_t>> token_type_ids,
+                       core::EncodeOptions options, absl::Time deadline)
     : ScheduledRequest(TokenCounts(token_ids), deadline, nullptr,
                        OptionsKey(options)),
       hidden(token_ids.size()),
       attention(token_ids.size()),
       token_ids_(std::move(token_ids)),
+      token_type_ids_(std::move(token_type_ids)),
       options_(std::move(options)) {}
 
 absl::Status ComputeEncodeBatch(const core::EncoderModel& model,
@@ -52,10 +58,27 @@ absl::Status ComputeEncodeBatch(const core::EncoderModel& model,
   packed.offsets.reserve(batch.size() + 1);
   packed.offsets.push_back(0);
   packed.token_ids.reserve(batch.total_tokens());
+  // Token types only when some sequence has them (text pairs); the others'
+  // are 0.
+  bool types = false;
+  for (const BatchEntry& entry : batch.entries()) {
+    types |= !static_cast<const EncodeWork&>(*entry.request)
+                  .token_type_ids()
+                  .empty();
+  }
   for (const BatchEntry& entry : batch.entries()) {
     const auto& work = static_cast<const EncodeWork&>(*entry.request);
     const std::vector<int32_t>& ids = work.token_ids()[entry.sequence];
     packed.token_ids.insert(packed.token_ids.end(), ids.begin(), ids.end());
+    if (types) {
+      if (work.token_type_ids().empty()) {
+        packed.token_type_ids.resize(packed.token_ids.size(), 0);
+      } else {
+        const std::vector<int32_t>& t = work.token_type_ids()[entry.sequence];
+        packed.token_type_ids.insert(packed.token_type_ids.end(), t.begin(),
+                                     t.end());
+      }
+    }
     packed.offsets.push_back(static_cast<int64_t>(packed.token_ids.size()));
   }
   ASSIGN_OR_RETURN(core::EncoderOutput output,

@@ -19,9 +19,18 @@ class EncodeWork : public ScheduledRequest {
  public:
   EncodeWork(std::vector<std::vector<int32_t>> token_ids,
              core::EncodeOptions options, absl::Time deadline);
+  // With token type ids, one list per sequence as long as its ids (text
+  // pairs: 0 for the first segment, 1 for the second as the template says).
+  EncodeWork(std::vector<std::vector<int32_t>> token_ids,
+             std::vector<std::vector<int32_t>> token_type_ids,
+             core::EncodeOptions options, absl::Time deadline);
 
   const std::vector<std::vector<int32_t>>& token_ids() const {
     return token_ids_;
+  }
+  // Empty, or one list per sequence.
+  const std::vector<std::vector<int32_t>>& token_type_ids() const {
+    return token_type_ids_;
   }
   const core::EncodeOptions& options() const { return options_; }
 
@@ -34,6 +43,7 @@ class EncodeWork : public ScheduledRequest {
 
  private:
   const std::vector<std::vector<int32_t>> token_ids_;
+  const std::vector<std::vector<int32_t>> token_type_ids_;
   const core::EncodeOptions options_;
 };
 

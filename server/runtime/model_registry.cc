@@ -3,9 +3,13 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/model/load_model.h"
+#include "core/model/model_files.h"
+#include "core/model/sentence_transformers.h"
+#include "core/models/bert/bert_config.h"
 #include "core/models/demo/demo_model.h"
 #include "core/tokenizer/load_tokenizer.h"
 #include "core/tokenizer/vocab_txt.h"
@@ -53,8 +57,48 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
     if (!tokenizer.ok()) return Prefixed(spec.name, tokenizer.status());
     served->encoder = *std::move(encoder);
     served->tokenizer = *std::move(tokenizer);
+    absl::StatusOr<std::string> dir = core::ModelDirectory(spec.directory);
+    if (!dir.ok()) return Prefixed(spec.name, dir.status());
+    absl::StatusOr<core::SentenceTransformersPrompts> prompts =
+        core::ReadSentenceTransformersPrompts(*dir);
+    if (!prompts.ok()) return Prefixed(spec.name, prompts.status());
+    served->prompts = std::move(prompts->prompts);
+    served->default_prompt_name = std::move(prompts->default_prompt_name);
   }
   served->info = served->encoder->info();
+  if (absl::EndsWith(served->info.architecture, "ForSequenceClassification")) {
+    // CONTRACT.md §9: one label reranks, more classify.
+    absl::StatusOr<std::string> dir = core::ModelDirectory(spec.directory);
+    if (!dir.ok()) return Prefixed(spec.name, dir.status());
+    absl::StatusOr<std::string> config = core::ReadModelConfig(*dir);
+    if (!config.ok()) return Prefixed(spec.name, config.status());
+    absl::StatusOr<std::unique_ptr<const core::ClassifierHead>> head =
+        core::ClassifierHead::Load(*dir, *config, served->info.hidden_size);
+    if (!head.ok()) return Prefixed(spec.name, head.status());
+    served->classifier = *std::move(head);
+    served->labels = served->classifier->config().labels;
+    served->tasks = {served->labels.size() == 1 ? "rerank" : "classify"};
+  } else {
+    served->tasks = {"embed"};
+  }
+  if (absl::EndsWith(served->info.architecture, "ForMaskedLM")) {
+    // The BERT family's head gives SPLADE; a checkpoint without the head
+    // (or another architecture's) embeds only.
+    absl::StatusOr<std::string> dir = core::ModelDirectory(spec.directory);
+    if (!dir.ok()) return Prefixed(spec.name, dir.status());
+    absl::StatusOr<std::string> config = core::ReadModelConfig(*dir);
+    if (!config.ok()) return Prefixed(spec.name, config.status());
+    if (core::ParseBertConfig(*config).ok()) {
+      absl::StatusOr<std::unique_ptr<const core::MaskedLmHead>> head =
+          core::MaskedLmHead::Load(*dir, *config);
+      if (head.ok()) {
+        served->masked_lm = *std::move(head);
+        served->tasks.push_back("sparse");
+      } else if (!absl::IsNotFound(head.status())) {
+        return Prefixed(spec.name, head.status());
+      }
+    }
+  }
   const int64_t model_vocab = served->info.vocab_size;
   if (static_cast<int64_t>(served->tokenizer->VocabSize()) > model_vocab) {
     return absl::InvalidArgumentError(

@@ -3,12 +3,15 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/model/encoder_model.h"
+#include "core/model/heads/classifier_head.h"
+#include "core/model/heads/masked_lm_head.h"
 #include "core/tokenizer/tokenizer.h"
 #include "server/scheduling/scheduler.h"
 
@@ -25,10 +28,23 @@ struct ServedModel {
   std::string directory;  // "" for the built-in demo model
   std::shared_ptr<const core::EncoderModel> encoder;
   std::shared_ptr<const ServedTokenizer> tokenizer;
+  // *ForSequenceClassification models: the head over the encoder's output.
+  std::shared_ptr<const core::ClassifierHead> classifier;
+  // *ForMaskedLM models of the BERT family with the whole head: SPLADE.
+  std::shared_ptr<const core::MaskedLmHead> masked_lm;
   // The encoder's info, except max_length: the longest sequence accepted,
   // special tokens included, is the encoder's or the tokenizer's
   // model_max_length when that is smaller.
   core::ModelInfo info;
+  // What it serves, of "embed", "sparse", "rerank", "classify" (CONTRACT.md
+  // §9), and its class labels in id order (classifiers).
+  std::vector<std::string> tasks;
+  std::vector<std::string> labels;
+  // config_sentence_transformers.json's prompts (name, prompt) in the file's
+  // order, and the one sentence-transformers applies when a call names none
+  // ("" when unset).
+  std::vector<std::pair<std::string, std::string>> prompts;
+  std::string default_prompt_name;
   // The model's dynamic batching scheduler (set by the server before serving).
   Scheduler* scheduler = nullptr;
 };

@@ -554,8 +554,10 @@ class ShutdownUnderLoadTest(ServerCase):
 
 def bad_input_matrix():
     """(name, method, request, code, text the message must contain): every malformed
-    request of CONTRACT.md §5 and issue 7's bad-input matrix, against a demo server
-    started with --model demo --model tiny=tests/golden/tiny_bert --max_queue_size 64."""
+    request of CONTRACT.md §5 and §9 and issue 7's bad-input matrix, against a demo server
+    started with --model demo --model tiny=tests/golden/tiny_bert
+    --model rerank=tests/golden/tasks/bert_rerank --model nli=tests/golden/tasks/xlmr_nli
+    --max_queue_size 64."""
     invalid = grpc.StatusCode.INVALID_ARGUMENT
     def q(shape, seed=1):  # FP32 `values`, so that single elements can be edited
         values = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
@@ -671,6 +673,43 @@ def bad_input_matrix():
         ("Tokenize unknown model", "Tokenize", pb.TokenizeRequest(model="nope", texts=["a"]),
          grpc.StatusCode.NOT_FOUND, "nope"),
         ("Tokenize nothing", "Tokenize", pb.TokenizeRequest(), invalid, "texts"),
+        # CONTRACT.md §9: tasks beyond embeddings.
+        ("Rerank on an embedder", "Rerank", pb.RerankRequest(
+            model="tiny", query="q", texts=["a"]), invalid, "Rerank"),
+        ("Encode on a reranker", "Encode", pb.EncodeRequest(model="rerank", texts=["a"]),
+         invalid, "Encode"),
+        ("Classify on a reranker", "Classify", pb.ClassifyRequest(
+            model="rerank", texts=["a"]), invalid, "Classify"),
+        ("Rerank unknown model", "Rerank", pb.RerankRequest(model="nope", query="q",
+                                                            texts=["a"]),
+         grpc.StatusCode.NOT_FOUND, "nope"),
+        ("Rerank empty query", "Rerank", pb.RerankRequest(model="rerank", texts=["a"]),
+         invalid, "query"),
+        ("Rerank no texts", "Rerank", pb.RerankRequest(model="rerank", query="q"), invalid,
+         "texts"),
+        ("Rerank too long without truncate", "Rerank", pb.RerankRequest(
+            model="rerank", query="q", texts=["a", "the " * 100]), invalid, "texts[1]"),
+        ("Rerank FP16 compute", "Rerank", pb.RerankRequest(
+            model="rerank", query="q", texts=["a"], compute_dtype=pb.FP16), invalid,
+         "compute_dtype"),
+        ("Rerank too many texts", "Rerank", pb.RerankRequest(
+            model="rerank", query="q", texts=["a"] * 100), grpc.StatusCode.RESOURCE_EXHAUSTED,
+         "texts"),
+        ("Classify pairs count mismatch", "Classify", pb.ClassifyRequest(
+            model="nli", texts=["a", "b"], text_pairs=["c"]), invalid, "text_pairs"),
+        ("Classify nothing", "Classify", pb.ClassifyRequest(model="nli"), invalid, "texts"),
+        ("Classify too long without truncate", "Classify", pb.ClassifyRequest(
+            model="nli", texts=["the " * 100]), invalid, "texts[0]"),
+        ("Detokenize id outside the vocabulary", "Detokenize", pb.DetokenizeRequest(
+            model="tiny", token_ids=[pb.TokenIds(ids=[2, 326])]), invalid,
+         "token_ids[0].ids[1]"),
+        ("Detokenize negative id", "Detokenize", pb.DetokenizeRequest(
+            token_ids=[pb.TokenIds(ids=[-5])]), invalid, "token_ids[0].ids[0]"),
+        ("Detokenize nothing", "Detokenize", pb.DetokenizeRequest(), invalid, "token_ids"),
+        ("Encode unknown prompt_name", "Encode", pb.EncodeRequest(
+            model="tiny", texts=["a"], prompt_name="query"), invalid, "prompt_name"),
+        ("Encode SPLADE on an embedder", "Encode", pb.EncodeRequest(
+            model="tiny", texts=["a"], pooling=pb.SPLADE), invalid, "SPLADE"),
     ]
     for text in (b"ok \xff\xfe", b"\xc3\x28", b"abc\xe2\x82", b"\xed\xa0\x80"):  # invalid UTF-8
         cases.append((f"Encode invalid UTF-8 {text!r}", "EncodeBytes",
@@ -742,6 +781,8 @@ class BadInputMatrixTest(ServerCase):
 
     def test_matrix_repeated_keeps_memory_flat(self):
         self.start("--model", f"tiny={SOURCE_DIR / 'tests/golden/tiny_bert'}",
+                   "--model", f"rerank={SOURCE_DIR / 'tests/golden/tasks/bert_rerank'}",
+                   "--model", f"nli={SOURCE_DIR / 'tests/golden/tasks/xlmr_nli'}",
                    "--max_queue_size", "64")
         cases = bad_input_matrix()
         valid = pb.EncodeRequest(texts=["the world"])

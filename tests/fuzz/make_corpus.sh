@@ -25,7 +25,8 @@ mkdir -p $C/proto_request $C/attention_spec $C/tokenizer $C/model_files $C/token
   $C/tokenizer_model $C/tokenizer_json
 find $C -type f ! -name 'crash-*' -delete
 
-# ---- proto_request: 0 Attend, 1 MultiHeadAttend, 2 Encode ----
+# ---- proto_request: 0 Attend, 1 MultiHeadAttend, 2 Encode, 3 Rerank, 4 Classify,
+# 5 Detokenize ----
 T3='shape: [1, 2, 2] values: [0.1, 0.2, 0.3, 0.4]'
 proto attend_self 0 AttendRequest "query { $T3 } return_weights: true"
 proto attend_rank4_hard 0 AttendRequest \
@@ -56,6 +57,16 @@ proto encode_texts 2 EncodeRequest \
 proto encode_ids 2 EncodeRequest \
   'token_ids { ids: [2, 10, 11, 3] } attention { scope: LOCAL window_left: 1 window_right: 1 }
    compute_dtype: BF16 pooling: CLS'
+proto encode_prompt_chunking 2 EncodeRequest \
+  'texts: "a long text" prompt_name: "query" pooling: LAST chunking { max_tokens: 4 overlap: 1 }'
+proto rerank_pairs 3 RerankRequest \
+  'query: "What is the capital of France?" texts: "Paris." texts: "" texts: "Berlin is in Germany."
+   truncate: true top_n: 2 return_text: true'
+proto classify_pairs 4 ClassifyRequest \
+  'texts: "A man is eating." texts: "caf\303\251" text_pairs: "Someone eats." text_pairs: "x"
+   truncate: true'
+proto detokenize_ids 5 DetokenizeRequest \
+  'token_ids { ids: [0, 100, 200, 2] } token_ids { ids: [] } skip_special_tokens: true'
 
 # ---- attention_spec: raw bytes read field by field (attention_spec_fuzzer.cc) ----
 printf '\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\x03\x03\x07\x00\x00\x01\x01\x2a\x00\x00\x00' > $C/attention_spec/soft_global

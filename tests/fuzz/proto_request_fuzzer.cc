@@ -5,11 +5,17 @@
 //   1: MultiHeadAttendRequest -> MultiHeadInputsFromProto, and when small,
 //      core::MultiHeadAttend on the demo model
 //   2: EncodeRequest -> PrepareEncode with the demo model and its tokenizer
+//   3: RerankRequest -> PrepareRerank with the golden BERT cross-encoder
+//   4: ClassifyRequest -> PrepareClassify with the golden XLM-R NLI model
+//   5: DetokenizeRequest -> DetokenizeIds with the golden XLM-R tokenizer
 // Seeds: corpus/proto_request/, made by tests/fuzz/make_corpus.sh.
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "attnserve/v1/attnserve.pb.h"
 #include "core/attention/attention.h"
 #include "core/attention/validate_attention.h"
@@ -17,6 +23,8 @@
 #include "google/protobuf/stubs/logging.h"
 #include "server/api/v1/encode_request.h"
 #include "server/api/v1/proto_convert.h"
+#include "server/infer/classify.h"
+#include "server/infer/detokenize.h"
 #include "server/runtime/model_registry.h"
 #include "tests/fuzz/fuzz_input.h"
 
@@ -35,6 +43,19 @@ const server::ServedModel& DemoServedModel() {
     return new server::ServedModel(**served);
   }();
   return *model;
+}
+
+// A golden model directory of tests/golden/tasks/ (gen_tasks.py).
+const server::ServedModel& TaskModel(const char* name) {
+  static absl::flat_hash_map<std::string, const server::ServedModel*> models;
+  auto it = models.find(name);
+  if (it != models.end()) return *it->second;
+  absl::StatusOr<std::shared_ptr<server::ServedModel>> served =
+      server::LoadServedModel(server::ModelSpec{
+          name,
+          std::string(ATTNSERVE_SOURCE_DIR) + "/tests/golden/tasks/" + name});
+  FUZZ_CHECK(served.ok());
+  return *(models[name] = new server::ServedModel(**served));
 }
 
 // Fuzz inputs are small: limits of a 1 MiB message keep allocations bounded.
@@ -141,6 +162,81 @@ void FuzzEncode(absl::string_view bytes) {
   }
 }
 
+// Checks prepared sequences against the model's limits.
+void CheckSequences(const server::PreparedSequences& prepared,
+                    const server::ServedModel& model) {
+  FUZZ_CHECK(prepared.token_type_ids.empty() ||
+             prepared.token_type_ids.size() == prepared.token_ids.size());
+  for (size_t s = 0; s < prepared.token_ids.size(); ++s) {
+    const std::vector<int32_t>& ids = prepared.token_ids[s];
+    FUZZ_CHECK(!ids.empty());
+    FUZZ_CHECK(static_cast<int64_t>(ids.size()) <= model.info.max_length);
+    for (int32_t id : ids) FUZZ_CHECK(id >= 0 && id < model.info.vocab_size);
+    if (!prepared.token_type_ids.empty()) {
+      FUZZ_CHECK(prepared.token_type_ids[s].size() == ids.size());
+    }
+  }
+}
+
+void FuzzRerank(absl::string_view bytes) {
+  v1::RerankRequest request;
+  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return;
+  }
+  const server::ServedModel& model = TaskModel("bert_rerank");
+  server::RerankRequest rerank;
+  rerank.query = request.query();
+  rerank.texts.assign(request.texts().begin(), request.texts().end());
+  rerank.truncate = request.truncate();
+  absl::StatusOr<server::PreparedSequences> prepared =
+      server::PrepareRerank(rerank, model);
+  if (!prepared.ok()) {
+    FUZZ_CHECK(!prepared.status().message().empty());
+    return;
+  }
+  FUZZ_CHECK(prepared->token_ids.size() == rerank.texts.size());
+  CheckSequences(*prepared, model);
+}
+
+void FuzzClassify(absl::string_view bytes) {
+  v1::ClassifyRequest request;
+  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return;
+  }
+  const server::ServedModel& model = TaskModel("xlmr_nli");
+  server::ClassifyRequest classify;
+  classify.texts.assign(request.texts().begin(), request.texts().end());
+  classify.text_pairs.assign(request.text_pairs().begin(),
+                             request.text_pairs().end());
+  classify.truncate = request.truncate();
+  absl::StatusOr<server::PreparedSequences> prepared =
+      server::PrepareClassify(classify, model);
+  if (!prepared.ok()) {
+    FUZZ_CHECK(!prepared.status().message().empty());
+    return;
+  }
+  FUZZ_CHECK(prepared->token_ids.size() == classify.texts.size());
+  CheckSequences(*prepared, model);
+}
+
+void FuzzDetokenize(absl::string_view bytes) {
+  v1::DetokenizeRequest request;
+  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return;
+  }
+  std::vector<absl::Span<const int32_t>> ids;
+  for (const v1::TokenIds& t : request.token_ids()) {
+    ids.emplace_back(t.ids().data(), t.ids().size());
+  }
+  absl::StatusOr<std::vector<std::string>> texts = server::DetokenizeIds(
+      TaskModel("xlmr_nli"), ids, request.skip_special_tokens());
+  if (!texts.ok()) {
+    FUZZ_CHECK(!texts.status().message().empty());
+    return;
+  }
+  FUZZ_CHECK(texts->size() == ids.size());
+}
+
 }  // namespace
 }  // namespace attnserve::fuzz
 
@@ -154,15 +250,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)quiet;
   if (size == 0) return 0;
   absl::string_view message(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 6) {
     case 0:
       attnserve::fuzz::FuzzAttend(message);
       break;
     case 1:
       attnserve::fuzz::FuzzMultiHeadAttend(message);
       break;
-    default:
+    case 2:
       attnserve::fuzz::FuzzEncode(message);
+      break;
+    case 3:
+      attnserve::fuzz::FuzzRerank(message);
+      break;
+    case 4:
+      attnserve::fuzz::FuzzClassify(message);
+      break;
+    default:
+      attnserve::fuzz::FuzzDetokenize(message);
       break;
   }
   return 0;

@@ -27,7 +27,8 @@ from attnserve_health.v1 import health_pb2, health_pb2_grpc
 __all__ = ["AsyncClient", "Client", "pb", "pb_grpc", "service_config", "to_tensor",
            "from_tensor"]
 
-_POOLING = {None: pb.POOLING_UNSPECIFIED, "cls": pb.CLS, "mean": pb.MEAN, "max": pb.MAX}
+_POOLING = {None: pb.POOLING_UNSPECIFIED, "cls": pb.CLS, "mean": pb.MEAN, "max": pb.MAX,
+            "last": pb.LAST, "splade": pb.SPLADE}
 _DTYPE = {"fp32": pb.FP32, "bf16": pb.BF16}
 
 # One token, several texts, and their embeddings and per-layer attention maps.
@@ -179,16 +180,36 @@ class Client:
         return _attend_result(self.attention.Attend(request, timeout=self.timeout),
                               return_weights)
 
-    def encode(self, texts: Sequence[str], *, model: str = "", pooling: Optional[str] = None,
-               normalize: bool = False, truncate: bool = False,
-               token_embeddings: bool = False, attention_layers: Sequence[int] = (),
-               compute_dtype: str = "fp32") -> EncodeResult:
+    def encode(self, texts, *, model="", pooling=None, normalize=False, truncate=False,
+               token_embeddings=False, attention_layers=(), compute_dtype="fp32",
+               prompt_name="", chunking=None):
         """Returns {"pooled": [n, hidden] array, "num_tokens": [...],
-        "token_embeddings": [arrays] (if asked), "attention": [[arrays per layer]]}."""
-        request = _encode_request(texts, model, pooling, normalize, truncate,
-                                  token_embeddings, attention_layers, compute_dtype)
-        return _encode_result(self.encoder.Encode(request, timeout=self.timeout),
-                              token_embeddings)
+        "token_embeddings": [arrays] (if asked), "attention": [[arrays per layer]],
+        "sparse": [{id: value}] (pooling="splade"), "chunks": [[{"pooled", "start", "end",
+        "num_tokens"}]] (with chunking)}.
+        prompt_name: a prompt of the model's config_sentence_transformers.json;
+        chunking: (max_tokens, overlap) to split long texts (max_tokens 0: the model's)."""
+        request = pb.EncodeRequest(
+            model=model, texts=list(texts), pooling=_POOLING[pooling], normalize=normalize,
+            truncate=truncate, return_token_embeddings=token_embeddings,
+            attention_layers=list(attention_layers), compute_dtype=_DTYPE[compute_dtype],
+            prompt_name=prompt_name)
+        if chunking is not None:
+            request.chunking.CopyFrom(pb.Chunking(max_tokens=chunking[0], overlap=chunking[1]))
+        response = self.encoder.Encode(request, timeout=self.timeout)
+        return {
+            "sparse": [dict(zip(e.sparse.indices, e.sparse.values))
+                       for e in response.embeddings if pooling == "splade"],
+            "chunks": [[{"pooled": np.array(c.pooled, dtype=np.float32), "start": c.start,
+                         "end": c.end, "num_tokens": c.num_tokens} for c in e.chunks]
+                       for e in response.embeddings if chunking is not None],
+            "model": response.model,
+            "pooled": np.array([list(e.pooled) for e in response.embeddings], dtype=np.float32),
+            "num_tokens": [e.num_tokens for e in response.embeddings],
+            "token_embeddings": [from_tensor(e.token_embeddings) for e in response.embeddings
+                                 if token_embeddings],
+            "attention": [[from_tensor(a) for a in e.attention] for e in response.embeddings],
+        }
 
     def tokenize(self, texts: Sequence[str], *, model: str = "",
                  add_special_tokens: bool = True) -> Tokens:
@@ -196,6 +217,31 @@ class Client:
         return _tokens(self.encoder.Tokenize(pb.TokenizeRequest(
             model=model, texts=list(texts), add_special_tokens=add_special_tokens),
             timeout=self.timeout))
+
+    def rerank(self, query, texts, *, model="", truncate=False, raw_scores=False,
+               return_text=False, top_n=0, compute_dtype="fp32"):
+        """Ranks texts by relevance to query with a cross-encoder. Returns a list of
+        (index, score, text) highest first (text empty unless return_text)."""
+        response = self.encoder.Rerank(pb.RerankRequest(
+            model=model, query=query, texts=list(texts), truncate=truncate,
+            raw_scores=raw_scores, return_text=return_text, top_n=top_n,
+            compute_dtype=_DTYPE[compute_dtype]), timeout=self.timeout)
+        return [(r.index, r.score, r.text) for r in response.ranks]
+
+    def classify(self, texts, text_pairs=(), *, model="", truncate=False, raw_scores=False,
+                 compute_dtype="fp32"):
+        """Per text (or (text, pair)), a list of (label, score) highest first."""
+        response = self.encoder.Classify(pb.ClassifyRequest(
+            model=model, texts=list(texts), text_pairs=list(text_pairs), truncate=truncate,
+            raw_scores=raw_scores, compute_dtype=_DTYPE[compute_dtype]), timeout=self.timeout)
+        return [[(s.label, s.score) for s in r.scores] for r in response.results]
+
+    def detokenize(self, token_ids, *, model="", skip_special_tokens=False):
+        """Decodes each list of ids to text (HF's decode). Returns a list of strings."""
+        response = self.encoder.Detokenize(pb.DetokenizeRequest(
+            model=model, token_ids=[pb.TokenIds(ids=list(ids)) for ids in token_ids],
+            skip_special_tokens=skip_special_tokens), timeout=self.timeout)
+        return list(response.texts)
 
     def models(self) -> pb.ListModelsResponse:
         return self.encoder.ListModels(pb.ListModelsRequest(), timeout=self.timeout)

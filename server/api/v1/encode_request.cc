@@ -21,9 +21,11 @@ absl::StatusOr<std::optional<core::Pooling>> PoolingFromProto(int pooling) {
       return core::Pooling::kMean;
     case v1::MAX:
       return core::Pooling::kMax;
+    case v1::LAST:
+      return core::Pooling::kLast;
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("pooling is ", pooling, ", expected CLS, MEAN or MAX"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "pooling is ", pooling, ", expected CLS, MEAN, MAX, LAST or SPLADE"));
   }
 }
 
@@ -32,7 +34,15 @@ absl::StatusOr<std::optional<core::Pooling>> PoolingFromProto(int pooling) {
 absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request,
                                              const ServedModel& model) {
   EmbedRequest embed;
-  ASSIGN_OR_RETURN(embed.pooling, PoolingFromProto(request.pooling()));
+  embed.sparse = request.pooling() == v1::SPLADE;
+  if (!embed.sparse) {
+    ASSIGN_OR_RETURN(embed.pooling, PoolingFromProto(request.pooling()));
+  }
+  embed.prompt_name = request.prompt_name();
+  if (request.has_chunking()) {
+    embed.chunking = core::ChunkingOptions{request.chunking().max_tokens(),
+                                           request.chunking().overlap()};
+  }
   ASSIGN_OR_RETURN(
       embed.compute_dtype,
       ComputeDTypeFromProto(request.compute_dtype(), "compute_dtype"));
@@ -62,15 +72,32 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared,
   for (const EmbedSequence& sequence : result.sequences) {
     v1::Embedding* embedding = response->add_embeddings();
     embedding->set_num_tokens(sequence.num_tokens);
-    const float* pooled = sequence.pooled.data<float>();
-    embedding->mutable_pooled()->Add(pooled,
-                                     pooled + sequence.pooled.num_elements());
+    if (!sequence.pooled.empty()) {
+      const float* pooled = sequence.pooled.data<float>();
+      embedding->mutable_pooled()->Add(pooled,
+                                       pooled + sequence.pooled.num_elements());
+    }
+    if (prepared.sparse != nullptr) {
+      v1::SparseVector* sparse = embedding->mutable_sparse();
+      sparse->mutable_indices()->Add(sequence.sparse.indices.begin(),
+                                     sequence.sparse.indices.end());
+      sparse->mutable_values()->Add(sequence.sparse.values.begin(),
+                                    sequence.sparse.values.end());
+    }
     if (!sequence.token_embeddings.empty()) {
       TensorToProto(sequence.token_embeddings,
                     embedding->mutable_token_embeddings());
     }
     for (const core::Tensor& map : sequence.attention) {
       TensorToProto(map, embedding->add_attention());
+    }
+    for (const EmbedChunk& chunk : sequence.chunks) {
+      v1::Chunk* out = embedding->add_chunks();
+      const float* p = chunk.pooled.data<float>();
+      out->mutable_pooled()->Add(p, p + chunk.pooled.num_elements());
+      out->set_start(chunk.start);
+      out->set_end(chunk.end);
+      out->set_num_tokens(chunk.num_tokens);
     }
   }
   response->set_total_tokens(result.total_tokens);

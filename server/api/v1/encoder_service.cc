@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "server/api/v1/encode_request.h"
+#include "server/api/v1/proto_convert.h"
+#include "server/infer/classify.h"
+#include "server/infer/detokenize.h"
 #include "server/infer/encode_work.h"
 #include "server/infer/tokenize.h"
 #include "server/runtime/call_reactor.h"
@@ -28,6 +32,8 @@ v1::Pooling PoolingToProto(core::Pooling pooling) {
       return v1::MEAN;
     case core::Pooling::kMax:
       return v1::MAX;
+    case core::Pooling::kLast:
+      return v1::LAST;
   }
   return v1::POOLING_UNSPECIFIED;
 }
@@ -49,6 +55,12 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
         " entries, more than the server's --max_queue_size ", max_queue_size));
   }
   ASSIGN_OR_RETURN(PreparedEncode prepared, PrepareEncode(request, *model));
+  // Chunked texts are several sequences each.
+  if (static_cast<int64_t>(prepared.token_ids.size()) > max_queue_size) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "texts make ", prepared.token_ids.size(),
+        " chunks, more than the server's --max_queue_size ", max_queue_size));
+  }
   auto work = std::make_shared<EncodeWork>(std::move(prepared.token_ids),
                                            prepared.options, deadline);
   auto shaping = std::make_shared<const PreparedEncode>(std::move(prepared));
@@ -60,6 +72,38 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
     done(status);
   });
   return work;
+}
+
+// Queues `prepared` on the model's scheduler for a unary call whose `finish`
+// fills the response from the computed work (on success); returns the
+// reactor.
+grpc::ServerUnaryReactor* ScheduleSequences(
+    grpc::CallbackServerContext* context, ShutdownGate* gate,
+    const ServedModel& model, absl::StatusOr<PreparedSequences> prepared,
+    std::function<absl::Status(const EncodeWork&)> finish) {
+  auto* reactor = new ScheduledCallReactor(gate);
+  if (!prepared.ok()) {
+    reactor->Finish(ToGrpcStatus(prepared.status()));
+    return reactor;
+  }
+  const int max_queue_size = model.scheduler->options().max_queue_size;
+  if (static_cast<int64_t>(prepared->token_ids.size()) > max_queue_size) {
+    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("texts has ", prepared->token_ids.size(),
+                     " entries, more than the server's --max_queue_size ",
+                     max_queue_size))));
+    return reactor;
+  }
+  auto work = std::make_shared<EncodeWork>(
+      std::move(prepared->token_ids), std::move(prepared->token_type_ids),
+      prepared->options, CallDeadline(*context));
+  work->set_done(
+      [reactor, work, finish = std::move(finish)](absl::Status status) {
+        if (status.ok()) status = finish(*work);
+        reactor->Finish(ToGrpcStatus(status));
+      });
+  reactor->Submit(model.scheduler, std::move(work));
+  return reactor;
 }
 
 // What one EncodeStream keeps in the server: requests read but not yet
@@ -429,9 +473,123 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::ListModels(
     info->set_max_length(static_cast<uint32_t>(model.max_length));
     info->set_vocab_size(static_cast<uint32_t>(model.vocab_size));
     info->set_default_pooling(PoolingToProto(model.default_pooling));
+    for (const std::string& task : served->tasks) info->add_tasks(task);
+    for (const std::string& label : served->labels) info->add_labels(label);
+    for (const auto& [name, prompt] : served->prompts) {
+      info->add_prompt_names(name);
+    }
+    info->set_tokenizer(std::string(served->tokenizer->model_type()));
   }
   response->set_default_model(registry_->default_name());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EncoderServiceImpl::Rerank(
+    grpc::CallbackServerContext* context, const v1::RerankRequest* request,
+    v1::RerankResponse* response) {
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(model.status()));
+    return reactor;
+  }
+  auto rerank = std::make_shared<RerankRequest>();
+  rerank->query = request->query();
+  rerank->texts.assign(request->texts().begin(), request->texts().end());
+  rerank->truncate = request->truncate();
+  rerank->raw_scores = request->raw_scores();
+  rerank->top_n = request->top_n();
+  absl::StatusOr<PreparedSequences> prepared =
+      [&]() -> absl::StatusOr<PreparedSequences> {
+    ASSIGN_OR_RETURN(
+        rerank->compute_dtype,
+        ComputeDTypeFromProto(request->compute_dtype(), "compute_dtype"));
+    return PrepareRerank(*rerank, **model);
+  }();
+  return ScheduleSequences(
+      context, gate_, **model, std::move(prepared),
+      [rerank, model = *model, request, response](const EncodeWork& work) {
+        ASSIGN_OR_RETURN(RerankResult result,
+                         FinishRerank(*rerank, work, *model));
+        response->set_model(model->name);
+        response->set_total_tokens(result.total_tokens);
+        for (const Rank& rank : result.ranks) {
+          v1::Rank* out = response->add_ranks();
+          out->set_index(rank.index);
+          out->set_score(rank.score);
+          if (request->return_text()) out->set_text(request->texts(rank.index));
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* EncoderServiceImpl::Classify(
+    grpc::CallbackServerContext* context, const v1::ClassifyRequest* request,
+    v1::ClassifyResponse* response) {
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(model.status()));
+    return reactor;
+  }
+  auto classify = std::make_shared<ClassifyRequest>();
+  classify->texts.assign(request->texts().begin(), request->texts().end());
+  classify->text_pairs.assign(request->text_pairs().begin(),
+                              request->text_pairs().end());
+  classify->truncate = request->truncate();
+  classify->raw_scores = request->raw_scores();
+  absl::StatusOr<PreparedSequences> prepared =
+      [&]() -> absl::StatusOr<PreparedSequences> {
+    ASSIGN_OR_RETURN(
+        classify->compute_dtype,
+        ComputeDTypeFromProto(request->compute_dtype(), "compute_dtype"));
+    return PrepareClassify(*classify, **model);
+  }();
+  return ScheduleSequences(
+      context, gate_, **model, std::move(prepared),
+      [classify, model = *model, response](const EncodeWork& work) {
+        ASSIGN_OR_RETURN(ClassifyResult result,
+                         FinishClassify(*classify, work, *model));
+        response->set_model(model->name);
+        response->set_total_tokens(result.total_tokens);
+        for (const std::vector<LabelScore>& scores : result.results) {
+          v1::Classification* out = response->add_results();
+          for (const LabelScore& score : scores) {
+            v1::LabelScore* s = out->add_scores();
+            s->set_label(score.label);
+            s->set_score(score.score);
+          }
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* EncoderServiceImpl::Detokenize(
+    grpc::CallbackServerContext* context, const v1::DetokenizeRequest* request,
+    v1::DetokenizeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    reactor->Finish(ToGrpcStatus(model.status()));
+    return reactor;
+  }
+  std::vector<absl::Span<const int32_t>> token_ids;
+  token_ids.reserve(request->token_ids_size());
+  for (const v1::TokenIds& ids : request->token_ids()) {
+    token_ids.emplace_back(ids.ids().data(), ids.ids().size());
+  }
+  absl::StatusOr<std::vector<std::string>> texts =
+      DetokenizeIds(**model, token_ids, request->skip_special_tokens());
+  if (!texts.ok()) {
+    reactor->Finish(ToGrpcStatus(texts.status()));
+    return reactor;
+  }
+  for (std::string& text : *texts) response->add_texts(std::move(text));
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

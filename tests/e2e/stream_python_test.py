@@ -124,7 +124,9 @@ class StreamTest(unittest.TestCase):
         self.assertGreaterEqual(computed, MAX_IN_FLIGHT)
         self.assertLess(computed, 3 * MAX_IN_FLIGHT)
         # The in-flight answers (~100 KiB each) and gRPC's buffers, not 600 answers (60 MiB).
-        self.assertLess(rss_stalled - rss_before, 24)
+        # Under a sanitizer RSS is mostly its own (ASan's quarantine keeps freed memory).
+        if not sanitizer(BUILD_DIR):
+            self.assertLess(rss_stalled - rss_before, 24)
         received = 0
         for response in call:
             self.assertEqual(response.embeddings[0].num_tokens, tokens_per_request)

@@ -47,15 +47,17 @@ const server::ServedModel& DemoServedModel() {
 
 // A golden model directory of tests/golden/tasks/ (gen_tasks.py).
 const server::ServedModel& TaskModel(const char* name) {
-  static absl::flat_hash_map<std::string, const server::ServedModel*> models;
-  auto it = models.find(name);
-  if (it != models.end()) return *it->second;
+  // Never destroyed, so the models stay reachable (LeakSanitizer at exit).
+  static auto* const models =
+      new absl::flat_hash_map<std::string, const server::ServedModel*>();
+  auto it = models->find(name);
+  if (it != models->end()) return *it->second;
   absl::StatusOr<std::shared_ptr<server::ServedModel>> served =
       server::LoadServedModel(server::ModelSpec{
           name,
           std::string(ATTNSERVE_SOURCE_DIR) + "/tests/golden/tasks/" + name});
   FUZZ_CHECK(served.ok());
-  return *(models[name] = new server::ServedModel(**served));
+  return *((*models)[name] = new server::ServedModel(**served));
 }
 
 // Fuzz inputs are small: limits of a 1 MiB message keep allocations bounded.

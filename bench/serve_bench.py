@@ -63,7 +63,9 @@ def attnbench_words():
     return re.findall(r'"([^"]+)"', block)
 
 
-def write_model(path):
+def write_model(path, write_dir=random_bert_dir, **shape):
+    """A MiniLM-sized model (or `shape`: hidden, layers, heads, intermediate) written by
+    `write_dir` (torch_bert's random_*_dir), with the vocab.txt described above."""
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     vocab += list(".,!?;:'\"()-") + [str(d) for d in range(10)]
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
@@ -71,7 +73,7 @@ def write_model(path):
     vocab += [w for w in attnbench_words() if w not in vocab]
     # MiniLM's vocabulary size, so that ONNX Runtime's runner (ids up to 21000) fits too.
     vocab += [f"[unused{i}]" for i in range(30522 - len(vocab))]
-    random_bert_dir(path, vocab=len(vocab), **MINILM)
+    write_dir(path, vocab=len(vocab), **(shape or MINILM))
     (pathlib.Path(path) / "vocab.txt").write_text("\n".join(vocab) + "\n")
 
 

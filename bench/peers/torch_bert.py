@@ -126,12 +126,13 @@ class TorchBert(torch.nn.Module):
         m.weight.data, m.bias.data = self.w[p + "__weight"].data.clone(), self.w[p + "__bias"].data.clone()
         return m
 
-    def forward(self, input_ids, attention_mask):
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
         b, s = input_ids.shape
         pos = torch.arange(s).unsqueeze(0)
+        types = self.w["embeddings__token_type_embeddings__weight"]
         x = (F.embedding(input_ids, self.w["embeddings__word_embeddings__weight"]) +
              F.embedding(pos, self.w["embeddings__position_embeddings__weight"]) +
-             self.w["embeddings__token_type_embeddings__weight"][0])
+             (types[0] if token_type_ids is None else F.embedding(token_type_ids, types)))
         x = self.emb_ln(x)
         bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         d = self.hidden // self.heads
@@ -144,3 +145,62 @@ class TorchBert(torch.nn.Module):
             h = F.gelu(layer["i"](x), approximate="tanh" if self.tanh_gelu else "none")
             x = layer["ln2"](layer["out"](h) + x)
         return x
+
+
+def random_cross_encoder_dir(path, hidden, layers, heads, intermediate, vocab=30522, seed=0):
+    """BertForSequenceClassification with one label (a cross-encoder such as
+    ms-marco-MiniLM-L-6-v2): random_bert_dir's encoder under "bert.", plus the pooler
+    (bert.pooler.dense) and the classifier, N(0, 0.02) as well."""
+    random_bert_dir(path, hidden, layers, heads, intermediate, vocab=vocab, seed=seed)
+    path = pathlib.Path(path)
+    g = np.random.default_rng(seed + 1)
+    w = lambda *shape: (g.standard_normal(shape) * 0.02).astype(np.float32)
+    t = {"bert." + k: v.numpy() for k, v in read_safetensors(path / "model.safetensors").items()}
+    t.update({"bert.pooler.dense.weight": w(hidden, hidden), "bert.pooler.dense.bias": w(hidden),
+              "classifier.weight": w(1, hidden), "classifier.bias": w(1)})
+    write_safetensors(path / "model.safetensors", t)
+    config = json.loads((path / "config.json").read_text())
+    config.update({"architectures": ["BertForSequenceClassification"],
+                   "id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}})
+    (path / "config.json").write_text(json.dumps(config, indent=1))
+
+
+def random_masked_lm_dir(path, hidden, layers, heads, intermediate, vocab=30522, seed=0):
+    """BertForMaskedLM: random_bert_dir's encoder under "bert.", plus cls.predictions
+    (transform dense, LayerNorm, bias; the decoder tied to the word embeddings). The bias is
+    N(-2, 0.02): the logits of random weights are about N(0, 0.55), so each token's SPLADE
+    vector is sparse (a few hundred ids), as a trained SPLADE model's is."""
+    random_bert_dir(path, hidden, layers, heads, intermediate, vocab=vocab, seed=seed)
+    path = pathlib.Path(path)
+    g = np.random.default_rng(seed + 1)
+    w = lambda *shape: (g.standard_normal(shape) * 0.02).astype(np.float32)
+    t = {"bert." + k: v.numpy() for k, v in read_safetensors(path / "model.safetensors").items()}
+    p = "cls.predictions."
+    t.update({p + "transform.dense.weight": w(hidden, hidden),
+              p + "transform.dense.bias": w(hidden),
+              p + "transform.LayerNorm.weight": 1 + w(hidden),
+              p + "transform.LayerNorm.bias": w(hidden), p + "bias": w(vocab) - 2})
+    write_safetensors(path / "model.safetensors", t)
+    config = json.loads((path / "config.json").read_text())
+    config.update({"architectures": ["BertForMaskedLM"], "tie_word_embeddings": True})
+    (path / "config.json").write_text(json.dumps(config, indent=1))
+
+
+class TorchCrossEncoder(TorchBert):
+    """BertForSequenceClassification: TorchBert, then tanh(pooler([CLS])) and the classifier;
+    returns the logits [batch, labels]."""
+
+    def __init__(self, model_dir):
+        super().__init__(model_dir)
+        t = read_safetensors(pathlib.Path(model_dir) / "model.safetensors")
+        self.pooler = torch.nn.Linear(self.hidden, self.hidden)
+        self.pooler.weight.data, self.pooler.bias.data = (t["pooler.dense.weight"],
+                                                          t["pooler.dense.bias"])
+        labels = t["classifier.weight"].shape[0]
+        self.classifier = torch.nn.Linear(self.hidden, labels)
+        self.classifier.weight.data, self.classifier.bias.data = (t["classifier.weight"],
+                                                                  t["classifier.bias"])
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        x = super().forward(input_ids, attention_mask, token_type_ids)
+        return self.classifier(torch.tanh(self.pooler(x[:, 0])))

@@ -309,6 +309,10 @@ absl::StatusOr<EmbedResult> FinishEmbed(const PreparedEncode& prepared,
   }
   EmbedResult result;
   if (!prepared.chunk_offsets.empty()) return FinishChunks(prepared, work);
+  std::vector<core::SparseVector> sparse;
+  if (prepared.sparse != nullptr) {
+    ASSIGN_OR_RETURN(sparse, prepared.sparse->Splade(work.hidden));
+  }
   result.sequences.reserve(work.hidden.size());
   for (size_t s = 0; s < work.hidden.size(); ++s) {
     const core::Tensor& hidden = work.hidden[s];
@@ -317,7 +321,7 @@ absl::StatusOr<EmbedResult> FinishEmbed(const PreparedEncode& prepared,
     EmbedSequence& sequence = result.sequences.emplace_back();
     sequence.num_tokens = static_cast<uint32_t>(length);
     if (prepared.sparse != nullptr) {
-      ASSIGN_OR_RETURN(sequence.sparse, prepared.sparse->Splade(hidden));
+      sequence.sparse = std::move(sparse[s]);
     } else {
       sequence.pooled = core::Pool(hidden, {0, length}, prepared.pooling);
       if (prepared.normalize) core::L2NormalizeRows(&sequence.pooled);

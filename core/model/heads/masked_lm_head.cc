@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/parallel.h"
 #include "core/base/status_macros.h"
 #include "core/kernels/layer_norm.h"
 #include "core/model/model_files.h"
@@ -63,53 +64,95 @@ absl::StatusOr<std::unique_ptr<const MaskedLmHead>> MaskedLmHead::Load(
           : encoder->Get("embeddings.word_embeddings.weight", {v, h});
   if (!decoder_w.ok()) return decoder_w.status();
   ASSIGN_OR_RETURN(Tensor decoder_b, head->Get(bias, {v}));
-  ASSIGN_OR_RETURN(out->decoder_, PackedLinear::Create(*decoder_w, decoder_b));
+  out->vocab_size_ = v;
+  for (int64_t begin = 0; begin < v; begin += kVocabTile) {
+    const int64_t n = std::min(kVocabTile, v - begin);
+    Tensor tile_w(DType::kFP32, {n, h});
+    Tensor tile_b(DType::kFP32, {n});
+    std::copy(decoder_w->data<float>() + begin * h,
+              decoder_w->data<float>() + (begin + n) * h, tile_w.data<float>());
+    std::copy(decoder_b.data<float>() + begin,
+              decoder_b.data<float>() + begin + n, tile_b.data<float>());
+    ASSIGN_OR_RETURN(PackedLinear tile, PackedLinear::Create(tile_w, tile_b));
+    out->decoder_tiles_.push_back(std::move(tile));
+  }
   return std::unique_ptr<const MaskedLmHead>(std::move(out));
 }
 
-absl::StatusOr<SparseVector> MaskedLmHead::Splade(const Tensor& hidden) const {
-  const int64_t length = hidden.dim(0), h = hidden.dim(1);
-  const int64_t v = vocab_size();
+absl::StatusOr<std::vector<SparseVector>> MaskedLmHead::Splade(
+    const std::vector<Tensor>& hidden) const {
+  const int64_t h = transform_.in_features(), v = vocab_size_;
+  // Token t of the batch is row t - starts[s] of sequence s.
+  std::vector<int64_t> starts = {0};
+  for (const Tensor& states : hidden) {
+    starts.push_back(starts.back() + states.dim(0));
+  }
+  const int64_t total = starts.back();
   // max over tokens of log(1 + relu(logit)) = log(1 + relu(max logit)):
-  // both are monotone, so the reduction keeps the max logit per id.
-  std::vector<float> max_logit(v, 0.0f);
-  const int64_t rows = kSpladeRows;
-  std::vector<float> transformed(PaddedRows(rows) * h);
-  std::vector<float> logits(PaddedRows(rows) * v);
-  for (int64_t begin = 0; begin < length; begin += rows) {
-    const int64_t n = std::min(rows, length - begin);
-    // [n, h] -> dense + activation -> LayerNorm -> [n, h] -> [n, v]
-    std::vector<float> block(PaddedRows(n) * h, 0.0f);
-    std::copy(hidden.data<float>() + begin * h,
-              hidden.data<float>() + (begin + n) * h, block.begin());
+  // both are monotone, so the reduction keeps the max logit per id (from 0:
+  // relu). [sequences, vocab]
+  std::vector<float> max_logit(hidden.size() * v, 0.0f);
+  // logit * 0 per id, summed: NaN once any logit was NaN or infinite (the
+  // max alone would drop a NaN).
+  std::vector<float> probe(v, 0.0f);
+  const int64_t padded = PaddedRows(std::min(kSpladeRows, total));
+  std::vector<float> block(padded * h, 0.0f);      // [rows, h]
+  std::vector<float> transformed(padded * h);      // [rows, h]
+  std::vector<float> logits(padded * kVocabTile);  // [rows, tile]
+  std::vector<int64_t> owner(kSpladeRows);         // row -> sequence
+  size_t sequence = 0;
+  for (int64_t begin = 0; begin < total; begin += kSpladeRows) {
+    const int64_t n = std::min(kSpladeRows, total - begin);
+    for (int64_t r = 0; r < n; ++r) {
+      while (begin + r >= starts[sequence + 1]) ++sequence;
+      owner[r] = int64_t(sequence);
+      const float* row =
+          hidden[sequence].data<float>() + (begin + r - starts[sequence]) * h;
+      std::copy(row, row + h, block.begin() + r * h);
+    }
+    // [n, h] -> dense + activation -> LayerNorm -> [n, h]
     RETURN_IF_ERROR(transform_.Apply(DType::kFP32, block.data(), n,
                                      DType::kFP32, transformed.data(),
                                      activation_));
     AddLayerNorm(transformed.data(), nullptr, norm_weight_.data<float>(),
                  norm_bias_.data<float>(), norm_eps_, n, h, transformed.data(),
                  nullptr);
-    RETURN_IF_ERROR(decoder_.Apply(DType::kFP32, transformed.data(), n,
-                                   DType::kFP32, logits.data()));
-    bool finite = true;
-    for (int64_t r = 0; r < n; ++r) {
-      const float* row = logits.data() + r * v;
-      for (int64_t k = 0; k < v; ++k) {
-        finite &= std::isfinite(row[k]);
-        max_logit[k] = std::max(max_logit[k], row[k]);
-      }
+    for (size_t t = 0; t < decoder_tiles_.size(); ++t) {
+      const PackedLinear& tile = decoder_tiles_[t];
+      const int64_t first = int64_t(t) * kVocabTile,
+                    width = tile.out_features();
+      // [n, h] -> [n, width], reduced into the owners' maxima by columns.
+      RETURN_IF_ERROR(tile.Apply(DType::kFP32, transformed.data(), n,
+                                 DType::kFP32, logits.data()));
+      ParallelFor(width, [&](int64_t c0, int64_t c1) {
+        float* check = probe.data() + first;
+        for (int64_t r = 0; r < n; ++r) {
+          const float* row = logits.data() + r * width;
+          float* m = max_logit.data() + owner[r] * v + first;
+          for (int64_t c = c0; c < c1; ++c) {
+            m[c] = std::max(m[c], row[c]);
+            check[c] += row[c] * 0.0f;
+          }
+        }
+      });
     }
-    if (!finite) {
+  }
+  for (int64_t k = 0; k < v; ++k) {
+    if (probe[k] != 0.0f) {
       return absl::InternalError(absl::StrCat(
-          "the masked-LM logits of tokens ", begin, "..", begin + n - 1,
+          "the masked-LM logits of vocabulary id ", k,
           " are not finite (NaN or Inf); the model's weights or this input "
           "overflow FP32"));
     }
   }
-  SparseVector out;
-  for (int64_t k = 0; k < v; ++k) {
-    if (max_logit[k] > 0) {
-      out.indices.push_back(static_cast<uint32_t>(k));
-      out.values.push_back(std::log1p(max_logit[k]));
+  std::vector<SparseVector> out(hidden.size());
+  for (size_t s = 0; s < hidden.size(); ++s) {
+    const float* m = max_logit.data() + s * v;
+    for (int64_t k = 0; k < v; ++k) {
+      if (m[k] > 0) {
+        out[s].indices.push_back(static_cast<uint32_t>(k));
+        out[s].values.push_back(std::log1p(m[k]));
+      }
     }
   }
   return out;

@@ -32,16 +32,23 @@ class MaskedLmHead {
   static absl::StatusOr<std::unique_ptr<const MaskedLmHead>> Load(
       const std::string& dir, absl::string_view config_json);
 
-  // SPLADE of one sequence: for each vocabulary id the max over its tokens
-  // of log(1 + relu(logit)), zeros omitted. The [tokens, vocab] logits are
-  // computed kSpladeRows tokens at a time and reduced as they come.
-  //   hidden: [len, hidden] FP32, the encoder's last hidden states
-  absl::StatusOr<SparseVector> Splade(const Tensor& hidden) const;
+  // SPLADE of each sequence: for each vocabulary id the max over the
+  // sequence's tokens of log(1 + relu(logit)), zeros omitted. The
+  // [tokens, vocab] logits are never held: the tokens of all sequences go
+  // through the head kSpladeRows at a time, the decoder one tile of
+  // kVocabTile ids at a time, and each [rows, tile] block of logits is
+  // reduced into per-sequence running maxima while it is in cache.
+  //   hidden: per sequence [len, hidden] FP32, the encoder's last states
+  absl::StatusOr<std::vector<SparseVector>> Splade(
+      const std::vector<Tensor>& hidden) const;
 
-  int64_t vocab_size() const { return decoder_.out_features(); }
+  int64_t vocab_size() const { return vocab_size_; }
 
-  // Tokens per block of logits (a [kSpladeRows, vocab] FP32 buffer).
-  static constexpr int64_t kSpladeRows = 32;
+  // Tokens per block (the rows of each decoder matmul).
+  static constexpr int64_t kSpladeRows = 256;
+  // Vocabulary ids per decoder tile: a [kSpladeRows, kVocabTile] FP32 block
+  // of logits is 2 MiB.
+  static constexpr int64_t kVocabTile = 2048;
 
  private:
   MaskedLmHead() = default;
@@ -51,7 +58,10 @@ class MaskedLmHead {
   Tensor norm_weight_;  // [hidden]
   Tensor norm_bias_;    // [hidden]
   float norm_eps_ = 1e-12f;
-  PackedLinear decoder_;  // [hidden] -> [vocab], with the output bias
+  int64_t vocab_size_ = 0;
+  // The decoder [hidden] -> [vocab] with the output bias, as tiles of
+  // kVocabTile output ids (the last may be narrower).
+  std::vector<PackedLinear> decoder_tiles_;
 };
 
 }  // namespace attnserve::core

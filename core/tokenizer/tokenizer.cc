@@ -71,7 +71,8 @@ size_t Tokenizer::NumSpecialTokens(bool is_pair) const {
 
 absl::StatusOr<Encoding> Tokenizer::EncodeSequence(std::string_view text,
                                                    uint32_t type_id,
-                                                   int8_t sequence_id) const {
+                                                   int8_t sequence_id,
+                                                   size_t limit) const {
   if (absl::Status s = CheckText(text); !s.ok()) return s;
   PreTokenizedText pre_tokenized =
       added_vocabulary_.ExtractAndNormalize(text, parts_.normalizer.get());
@@ -79,7 +80,9 @@ absl::StatusOr<Encoding> Tokenizer::EncodeSequence(std::string_view text,
   Encoding encoding;
   std::vector<ModelToken> tokens;
   for (PreTokenizedText::Split& split : pre_tokenized.splits) {
-    if (!split.tokens.has_value()) {
+    // Splits tokenized already (added tokens) count but never stop it.
+    const bool tokenized_here = !split.tokens.has_value();
+    if (tokenized_here) {
       tokens.clear();
       if (absl::Status s =
               parts_.model->Tokenize(split.normalized.get(), &tokens);
@@ -96,6 +99,7 @@ absl::StatusOr<Encoding> Tokenizer::EncodeSequence(std::string_view text,
       encoding.offsets.push_back(
           {static_cast<uint32_t>(start), static_cast<uint32_t>(end)});
     }
+    if (limit > 0 && tokenized_here && encoding.ids.size() >= limit) break;
   }
   encoding.type_ids.assign(encoding.ids.size(), type_id);
   encoding.special_tokens_mask.assign(encoding.ids.size(), 0);
@@ -137,7 +141,8 @@ absl::StatusOr<Encoding> Tokenizer::PostProcess(
 
 absl::StatusOr<Encoding> Tokenizer::Encode(std::string_view text,
                                            const EncodeOptions& options) const {
-  absl::StatusOr<Encoding> encoding = EncodeSequence(text, 0, 0);
+  absl::StatusOr<Encoding> encoding =
+      EncodeSequence(text, 0, 0, options.max_length);
   if (!encoding.ok()) return encoding.status();
   std::vector<EncodingPart> parts;
   parts.push_back({*std::move(encoding), text});
@@ -147,9 +152,11 @@ absl::StatusOr<Encoding> Tokenizer::Encode(std::string_view text,
 absl::StatusOr<Encoding> Tokenizer::EncodePair(
     std::string_view text, std::string_view pair,
     const EncodeOptions& options) const {
-  absl::StatusOr<Encoding> first = EncodeSequence(text, 0, 0);
+  absl::StatusOr<Encoding> first =
+      EncodeSequence(text, 0, 0, options.max_length);
   if (!first.ok()) return first.status();
-  absl::StatusOr<Encoding> second = EncodeSequence(pair, 1, 1);
+  absl::StatusOr<Encoding> second =
+      EncodeSequence(pair, 1, 1, options.max_length);
   if (!second.ok()) return second.status();
   std::vector<EncodingPart> parts;
   parts.push_back({*std::move(first), text});

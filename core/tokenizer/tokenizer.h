@@ -98,9 +98,14 @@ class Tokenizer {
   const Model& model() const { return *parts_.model; }
 
  private:
+  // One sequence, before the post-processor. limit > 0 (truncation on) stops
+  // after the first pre-token split the model tokenizes that brings the
+  // count to >= limit, as HF's tokenize_with_limit (right side): with
+  // truncation, HF tokenizes each sequence of a pair only that far, and
+  // LongestFirst then compares those lengths.
   absl::StatusOr<Encoding> EncodeSequence(std::string_view text,
-                                          uint32_t type_id,
-                                          int8_t sequence_id) const;
+                                          uint32_t type_id, int8_t sequence_id,
+                                          size_t limit) const;
   absl::StatusOr<Encoding> PostProcess(std::vector<EncodingPart> parts,
                                        const EncodeOptions& options) const;
 

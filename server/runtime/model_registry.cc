@@ -9,7 +9,6 @@
 #include "core/model/load_model.h"
 #include "core/model/model_files.h"
 #include "core/model/sentence_transformers.h"
-#include "core/models/bert/bert_config.h"
 #include "core/models/demo/demo_model.h"
 #include "core/tokenizer/load_tokenizer.h"
 #include "core/tokenizer/vocab_txt.h"
@@ -82,21 +81,20 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
     served->tasks = {"embed"};
   }
   if (absl::EndsWith(served->info.architecture, "ForMaskedLM")) {
-    // The BERT family's head gives SPLADE; a checkpoint without the head
-    // (or another architecture's) embeds only.
+    // The masked-LM head gives SPLADE; a checkpoint without the head (or an
+    // architecture without one here) embeds only.
     absl::StatusOr<std::string> dir = core::ModelDirectory(spec.directory);
     if (!dir.ok()) return Prefixed(spec.name, dir.status());
     absl::StatusOr<std::string> config = core::ReadModelConfig(*dir);
     if (!config.ok()) return Prefixed(spec.name, config.status());
-    if (core::ParseBertConfig(*config).ok()) {
-      absl::StatusOr<std::unique_ptr<const core::MaskedLmHead>> head =
-          core::MaskedLmHead::Load(*dir, *config);
-      if (head.ok()) {
-        served->masked_lm = *std::move(head);
-        served->tasks.push_back("sparse");
-      } else if (!absl::IsNotFound(head.status())) {
-        return Prefixed(spec.name, head.status());
-      }
+    absl::StatusOr<std::unique_ptr<const core::MaskedLmHead>> head =
+        core::MaskedLmHead::Load(*dir, *config, served->info.hidden_size,
+                                 served->info.vocab_size);
+    if (head.ok()) {
+      served->masked_lm = *std::move(head);
+      served->tasks.push_back("sparse");
+    } else if (!absl::IsNotFound(head.status())) {
+      return Prefixed(spec.name, head.status());
     }
   }
   const int64_t model_vocab = served->info.vocab_size;

@@ -5,6 +5,7 @@ per tokenizer type) and tiny_bert with sentence-transformers prompts.
 
   /usr/bin/python3 tests/e2e/tasks_python_test.py BUILD_DIR SOURCE_DIR
 """
+import asyncio
 import json
 import os
 import pathlib
@@ -77,6 +78,8 @@ class TasksTest(unittest.TestCase):
                 "--model", f"plain={plain_model_dir()}", "--max_queue_size", "256"]
         for name, (directory, _, _) in MODELS.items():
             args += ["--model", f"{name}={directory}"]
+        for name in ("roberta", "mpnet", "modernbert"):  # *ForMaskedLM with their heads
+            args += ["--model", f"mlm_{name}={GOLDEN / 'models' / name}"]
         cls.server = AttnServe(BUILD_DIR, args, metrics=True)
         cls.client = attnserve_client.Client(cls.server.address, timeout=60)
         cls.golden = json.loads((GOLDEN / "tokenizer_pipeline_golden.json").read_text())
@@ -231,11 +234,10 @@ class TasksTest(unittest.TestCase):
             everything = self.client.encoder.Rerank(pb.RerankRequest(
                 model=model, query=pairs["query"], texts=texts, truncate=True, top_n=100))
             self.assertEqual(len(everything.ranks), len(texts))
-            # A long query with a short text: LongestFirst cuts the query. (long_pairs[0],
-            # both long with an odd split, is cut differently by npm tokenizers 0.23.2 and
-            # by the engine: see pair_truncation_golden_test.cc.)
-            for (query, text), e in zip(pairs["long_pairs"][1:],
-                                        expected["truncated"][len(texts) + 1:]):
+            # Long pairs: LongestFirst over what HF tokenized of each segment (up to the
+            # max length, tokenize_with_limit), as npm tokenizers cuts them.
+            for (query, text), e in zip(pairs["long_pairs"],
+                                        expected["truncated"][len(texts):]):
                 got = self.client.encoder.Rerank(pb.RerankRequest(
                     model=model, query=query, texts=[text], truncate=True, raw_scores=True))
                 self.assertAlmostEqual(got.ranks[0].score, e[0], delta=1e-5, msg=model)
@@ -435,6 +437,25 @@ class TasksTest(unittest.TestCase):
         self.assert_error(INVALID, "chunking", self.client.encoder.Encode, pb.EncodeRequest(
             model="mlm", texts=["a"], pooling=pb.SPLADE, chunking=pb.Chunking()))
 
+    def test_splade_of_the_roberta_mpnet_and_modernbert_masked_lms(self):
+        expected = json.loads((GOLDEN / "tasks" / "mlm_splade.json").read_text())
+        models = {m.name: m for m in self.client.models().models}
+        for name, want_all in expected.items():
+            model = "mlm_" + name
+            self.assertEqual(list(models[model].tasks), ["embed", "sparse"], model)
+            vocab = models[model].vocab_size
+            got = self.client.encoder.Encode(pb.EncodeRequest(
+                model=model, pooling=pb.SPLADE,
+                token_ids=[pb.TokenIds(ids=ids) for ids in want_all["token_ids"]]))
+            self.assertEqual(len(got.embeddings), len(want_all["splade"]))
+            for e, want in zip(got.embeddings, want_all["splade"]):
+                dense_got, dense_want = np.zeros(vocab), np.zeros(vocab)
+                dense_got[list(e.sparse.indices)] = e.sparse.values
+                dense_want[want["indices"]] = want["values"]
+                np.testing.assert_allclose(dense_got, dense_want, atol=1e-5, rtol=0,
+                                           err_msg=model)
+                self.assertGreater(len(want["indices"]), 10)
+
     def test_python_client_wrappers(self):
         ranks = self.client.rerank("capital of France", ["Paris.", "Berlin.", "Rome."],
                                    model="rerank", top_n=2, return_text=True)
@@ -451,6 +472,56 @@ class TasksTest(unittest.TestCase):
         self.assertTrue(sparse[0] and all(v > 0 for v in sparse[0].values()))
         chunked = self.client.encode(["the world " * 50], model="tiny", chunking=(16, 2))
         self.assertEqual(len(chunked["chunks"][0]), int(np.ceil((100 - 2) / 12)))
+
+    def test_async_client_matches_the_blocking_one(self):
+        texts = ["Paris.", "Berlin.", "Rome."]
+        ids = [[2, 10, 11, 3], [2, 12, 3]]
+
+        async def calls():
+            async with attnserve_client.AsyncClient(self.server.address, timeout=60) as c:
+                return await asyncio.gather(
+                    c.rerank("capital of France", texts, model="rerank", top_n=2,
+                             return_text=True),
+                    c.rerank("capital of France", texts, model="modern", raw_scores=True),
+                    c.classify(["A man eats."], ["Someone eats."], model="nli"),
+                    c.classify(["A man eats."], model="nli", raw_scores=True),
+                    c.detokenize(ids, model="mlm", skip_special_tokens=True),
+                    c.encode(["hello world", "a b"], model="mlm", pooling="splade"),
+                    c.encode(["the world " * 50], model="tiny", chunking=(16, 2),
+                             normalize=True),
+                    c.encode(["hello"], model="prompted", prompt_name="query"))
+
+        got = asyncio.run(calls())
+        blocking = self.client
+        want = [
+            blocking.rerank("capital of France", texts, model="rerank", top_n=2,
+                            return_text=True),
+            blocking.rerank("capital of France", texts, model="modern", raw_scores=True),
+            blocking.classify(["A man eats."], ["Someone eats."], model="nli"),
+            blocking.classify(["A man eats."], model="nli", raw_scores=True),
+            blocking.detokenize(ids, model="mlm", skip_special_tokens=True),
+            blocking.encode(["hello world", "a b"], model="mlm", pooling="splade"),
+            blocking.encode(["the world " * 50], model="tiny", chunking=(16, 2),
+                            normalize=True),
+            blocking.encode(["hello"], model="prompted", prompt_name="query")]
+        self.assertEqual(got[:5], want[:5])
+        self.assertEqual([len(r) for r in got[0]], [3, 3])
+        self.assertEqual(got[0][0][2], texts[got[0][0][0]])
+        self.assertEqual(len(got[4]), 2)
+        sparse, chunked, prompted = got[5:]
+        self.assertEqual(sparse["sparse"], want[5]["sparse"])
+        self.assertTrue(sparse["sparse"][1])
+        self.assertEqual(len(chunked["chunks"][0]), int(np.ceil((100 - 2) / 12)))
+        for a, b in zip(chunked["chunks"][0], want[6]["chunks"][0]):
+            self.assertEqual((a["start"], a["end"], a["num_tokens"]),
+                             (b["start"], b["end"], b["num_tokens"]))
+            np.testing.assert_array_equal(a["pooled"], b["pooled"])
+        np.testing.assert_array_equal(chunked["pooled"], want[6]["pooled"])
+        # The prompt is there: "query: hello" has more tokens than "hello".
+        self.assertEqual(prompted["num_tokens"], want[7]["num_tokens"])
+        self.assertGreater(prompted["num_tokens"][0],
+                           self.client.encode(["hello"], model="prompted")["num_tokens"][0])
+        np.testing.assert_array_equal(prompted["pooled"], want[7]["pooled"])
 
     def test_tokens_total_counts_every_task(self):
         def tokens(model):

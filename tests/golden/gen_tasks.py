@@ -30,11 +30,16 @@ pair encodings of tasks/pairs.json (npm `tokenizers`, gen_tasks_pairs.mjs):
                                 dense, gelu, LayerNorm, decoder tied to the word embeddings,
                                 bias) on npm `tokenizers` encodings of the wordpiece tokenizer
 
+  tasks/mlm_splade.json         SPLADE of the golden RobertaForMaskedLM, MPNetForMaskedLM
+                                and ModernBertForMaskedLM of tests/golden/models/ (see
+                                mlm_splade)
+
 Run from anywhere with /usr/bin/python3 (torch); output is deterministic.
 """
 import json
 import os
 import shutil
+import struct
 
 import torch
 import torch.nn.functional as F
@@ -254,6 +259,71 @@ def write_expected(name, stored, logits_fn, pairs):
         json.dump(out, f, indent=1)
 
 
+def read_safetensors(path):
+    """{name: float64 tensor} of an F32 safetensors file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        begin, end = info["data_offsets"]
+        values = struct.unpack(f"<{(end - begin) // 4}f", raw[8 + n + begin:8 + n + end])
+        out[name] = torch.tensor(values).reshape(info["shape"])
+    return out
+
+
+def splade(logits):
+    """[tokens, vocab] -> {"indices", "values"}: max over tokens of log(1 + relu(logit)),
+    zeros omitted."""
+    vec = torch.log1p(torch.relu(logits)).max(dim=0).values
+    nz = torch.nonzero(vec).flatten()
+    return {"indices": nz.tolist(), "values": [round(v, 9) for v in vec[nz].tolist()]}
+
+
+def mlm_splade():
+    """SPLADE of the masked-LM architectures' golden directories (tests/golden/models/,
+    gen_models.py: RobertaForMaskedLM, MPNetForMaskedLM, ModernBertForMaskedLM, each with
+    its MLM head) on models/inputs.json's sequences, one at a time, from modeling_roberta.py
+    RobertaLMHead / modeling_mpnet.py MPNetLMHead (dense, gelu, layer_norm, decoder tied to
+    the word embeddings + bias) and modeling_modernbert.py ModernBertForMaskedLM (head:
+    dense without bias (classifier_bias false), classifier_activation gelu, norm without
+    bias (norm_bias false); decoder tied to tok_embeddings + bias (decoder_bias true)).
+    Writes tasks/mlm_splade.json {model: {"token_ids", "splade"}}."""
+    models = os.path.join(HERE, "models")
+    with open(os.path.join(models, "inputs.json")) as f:
+        inputs = json.load(f)
+    out = {}
+    for name, prefix, forward, c in (
+            ("roberta", "roberta.", gen_models.roberta_forward, gen_models.ROBERTA),
+            ("mpnet", "mpnet.", gen_models.mpnet_forward, gen_models.MPNET),
+            ("modernbert", "model.", gen_models.modern_forward, gen_models.MODERN)):
+        s = read_safetensors(os.path.join(models, name, "model.safetensors"))
+        with open(os.path.join(models, name, "config.json")) as f:
+            config = json.load(f)
+        w = {k[len(prefix):]: v for k, v in s.items() if k.startswith(prefix)}
+        H = config["hidden_size"]
+        entry = {"token_ids": inputs[name], "splade": []}
+        for ids in inputs[name]:
+            x = forward(w, c, [ids])[0][0]
+            if name == "modernbert":
+                h = F.gelu(F.linear(x, s["head.dense.weight"]))
+                h = F.layer_norm(h, (H,), s["head.norm.weight"], None, config["norm_eps"])
+                logits = F.linear(h, w["embeddings.tok_embeddings.weight"], s["decoder.bias"])
+            else:
+                h = F.gelu(F.linear(x, s["lm_head.dense.weight"], s["lm_head.dense.bias"]))
+                h = F.layer_norm(h, (H,), s["lm_head.layer_norm.weight"],
+                                 s["lm_head.layer_norm.bias"], config["layer_norm_eps"])
+                logits = F.linear(h, w["embeddings.word_embeddings.weight"], s["lm_head.bias"])
+            entry["splade"].append(splade(logits))
+        out[name] = entry
+    with open(os.path.join(OUT, "mlm_splade.json"), "w") as f:
+        json.dump(out, f)
+
+
 def main():
     gen = torch.Generator().manual_seed(17)
     os.makedirs(OUT, exist_ok=True)
@@ -263,6 +333,7 @@ def main():
     write_expected("xlmr_nli", xlmr_nli(gen), xlmr_logits, pairs)
     write_expected("modernbert_rerank", modernbert_rerank(gen), modern_logits, pairs)
     bert_mlm(gen)
+    mlm_splade()
 
 
 if __name__ == "__main__":

@@ -27,8 +27,15 @@ export const TEXTS = [
   corpus[7], corpus[8], 'Hello <mask> world', '東京は日本の首都です。',
 ];
 // Both segments long, and a long query with a short text: LongestFirst takes from both.
+// Then pairs whose segments are both longer than every max length: with truncation, HF
+// tokenizes each segment only until it has max_length tokens, pre-token by pre-token
+// (tokenize_with_limit, tokenizers >= 0.23), so LongestFirst compares those lengths, not the
+// full ones; and a segment full of added tokens (which never end that early exit).
 export const LONG_PAIRS = [[corpus.slice(10, 14).join(' '), corpus.slice(14, 18).join(' ')],
-  [corpus.slice(20, 26).join(' '), 'short text']];
+  [corpus.slice(20, 26).join(' '), 'short text'],
+  ...Array.from({ length: 10 }, (_, i) => [corpus.slice(30 + 3 * i, 38 + 3 * i + (i % 3)).join(' '),
+    corpus.slice(60 + 2 * i, 68 + 2 * i + (i % 2)).join(' ')]),
+  ['<mask> [MASK] '.repeat(40) + corpus[90], corpus.slice(91, 100).join(' ')]];
 
 async function encode(tokenizer, a, b) {
   const e = await tokenizer.encode(a, b);

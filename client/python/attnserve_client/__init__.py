@@ -98,15 +98,26 @@ def _attend_result(response: pb.AttendResponse, return_weights: bool
 
 
 def _encode_request(texts, model, pooling, normalize, truncate, token_embeddings,
-                    attention_layers, compute_dtype) -> pb.EncodeRequest:
-    return pb.EncodeRequest(
+                    attention_layers, compute_dtype, prompt_name, chunking
+                    ) -> pb.EncodeRequest:
+    request = pb.EncodeRequest(
         model=model, texts=list(texts), pooling=_POOLING[pooling], normalize=normalize,
         truncate=truncate, return_token_embeddings=token_embeddings,
-        attention_layers=list(attention_layers), compute_dtype=_DTYPE[compute_dtype])
+        attention_layers=list(attention_layers), compute_dtype=_DTYPE[compute_dtype],
+        prompt_name=prompt_name)
+    if chunking is not None:
+        request.chunking.CopyFrom(pb.Chunking(max_tokens=chunking[0], overlap=chunking[1]))
+    return request
 
 
-def _encode_result(response: pb.EncodeResponse, token_embeddings: bool) -> EncodeResult:
+def _encode_result(response: pb.EncodeResponse, token_embeddings: bool, pooling,
+                   chunking) -> EncodeResult:
     return {
+        "sparse": [dict(zip(e.sparse.indices, e.sparse.values))
+                   for e in response.embeddings if pooling == "splade"],
+        "chunks": [[{"pooled": np.array(c.pooled, dtype=np.float32), "start": c.start,
+                     "end": c.end, "num_tokens": c.num_tokens} for c in e.chunks]
+                   for e in response.embeddings if chunking is not None],
         "model": response.model,
         "pooled": np.array([list(e.pooled) for e in response.embeddings], dtype=np.float32),
         "num_tokens": [e.num_tokens for e in response.embeddings],
@@ -114,6 +125,35 @@ def _encode_result(response: pb.EncodeResponse, token_embeddings: bool) -> Encod
                              if token_embeddings],
         "attention": [[from_tensor(a) for a in e.attention] for e in response.embeddings],
     }
+
+
+def _rerank_request(query, texts, model, truncate, raw_scores, return_text, top_n,
+                    compute_dtype) -> pb.RerankRequest:
+    return pb.RerankRequest(
+        model=model, query=query, texts=list(texts), truncate=truncate,
+        raw_scores=raw_scores, return_text=return_text, top_n=top_n,
+        compute_dtype=_DTYPE[compute_dtype])
+
+
+def _ranks(response: pb.RerankResponse) -> list[tuple[int, float, str]]:
+    return [(r.index, r.score, r.text) for r in response.ranks]
+
+
+def _classify_request(texts, text_pairs, model, truncate, raw_scores, compute_dtype
+                      ) -> pb.ClassifyRequest:
+    return pb.ClassifyRequest(
+        model=model, texts=list(texts), text_pairs=list(text_pairs), truncate=truncate,
+        raw_scores=raw_scores, compute_dtype=_DTYPE[compute_dtype])
+
+
+def _labels(response: pb.ClassifyResponse) -> list[list[tuple[str, float]]]:
+    return [[(s.label, s.score) for s in r.scores] for r in response.results]
+
+
+def _detokenize_request(token_ids, model, skip_special_tokens) -> pb.DetokenizeRequest:
+    return pb.DetokenizeRequest(
+        model=model, token_ids=[pb.TokenIds(ids=list(ids)) for ids in token_ids],
+        skip_special_tokens=skip_special_tokens)
 
 
 def _tokens(response: pb.TokenizeResponse) -> Tokens:
@@ -189,27 +229,11 @@ class Client:
         "num_tokens"}]] (with chunking)}.
         prompt_name: a prompt of the model's config_sentence_transformers.json;
         chunking: (max_tokens, overlap) to split long texts (max_tokens 0: the model's)."""
-        request = pb.EncodeRequest(
-            model=model, texts=list(texts), pooling=_POOLING[pooling], normalize=normalize,
-            truncate=truncate, return_token_embeddings=token_embeddings,
-            attention_layers=list(attention_layers), compute_dtype=_DTYPE[compute_dtype],
-            prompt_name=prompt_name)
-        if chunking is not None:
-            request.chunking.CopyFrom(pb.Chunking(max_tokens=chunking[0], overlap=chunking[1]))
-        response = self.encoder.Encode(request, timeout=self.timeout)
-        return {
-            "sparse": [dict(zip(e.sparse.indices, e.sparse.values))
-                       for e in response.embeddings if pooling == "splade"],
-            "chunks": [[{"pooled": np.array(c.pooled, dtype=np.float32), "start": c.start,
-                         "end": c.end, "num_tokens": c.num_tokens} for c in e.chunks]
-                       for e in response.embeddings if chunking is not None],
-            "model": response.model,
-            "pooled": np.array([list(e.pooled) for e in response.embeddings], dtype=np.float32),
-            "num_tokens": [e.num_tokens for e in response.embeddings],
-            "token_embeddings": [from_tensor(e.token_embeddings) for e in response.embeddings
-                                 if token_embeddings],
-            "attention": [[from_tensor(a) for a in e.attention] for e in response.embeddings],
-        }
+        request = _encode_request(texts, model, pooling, normalize, truncate,
+                                  token_embeddings, attention_layers, compute_dtype,
+                                  prompt_name, chunking)
+        return _encode_result(self.encoder.Encode(request, timeout=self.timeout),
+                              token_embeddings, pooling, chunking)
 
     def tokenize(self, texts: Sequence[str], *, model: str = "",
                  add_special_tokens: bool = True) -> Tokens:
@@ -222,26 +246,21 @@ class Client:
                return_text=False, top_n=0, compute_dtype="fp32"):
         """Ranks texts by relevance to query with a cross-encoder. Returns a list of
         (index, score, text) highest first (text empty unless return_text)."""
-        response = self.encoder.Rerank(pb.RerankRequest(
-            model=model, query=query, texts=list(texts), truncate=truncate,
-            raw_scores=raw_scores, return_text=return_text, top_n=top_n,
-            compute_dtype=_DTYPE[compute_dtype]), timeout=self.timeout)
-        return [(r.index, r.score, r.text) for r in response.ranks]
+        return _ranks(self.encoder.Rerank(_rerank_request(
+            query, texts, model, truncate, raw_scores, return_text, top_n, compute_dtype),
+            timeout=self.timeout))
 
     def classify(self, texts, text_pairs=(), *, model="", truncate=False, raw_scores=False,
                  compute_dtype="fp32"):
         """Per text (or (text, pair)), a list of (label, score) highest first."""
-        response = self.encoder.Classify(pb.ClassifyRequest(
-            model=model, texts=list(texts), text_pairs=list(text_pairs), truncate=truncate,
-            raw_scores=raw_scores, compute_dtype=_DTYPE[compute_dtype]), timeout=self.timeout)
-        return [[(s.label, s.score) for s in r.scores] for r in response.results]
+        return _labels(self.encoder.Classify(_classify_request(
+            texts, text_pairs, model, truncate, raw_scores, compute_dtype),
+            timeout=self.timeout))
 
     def detokenize(self, token_ids, *, model="", skip_special_tokens=False):
         """Decodes each list of ids to text (HF's decode). Returns a list of strings."""
-        response = self.encoder.Detokenize(pb.DetokenizeRequest(
-            model=model, token_ids=[pb.TokenIds(ids=list(ids)) for ids in token_ids],
-            skip_special_tokens=skip_special_tokens), timeout=self.timeout)
-        return list(response.texts)
+        return list(self.encoder.Detokenize(_detokenize_request(
+            token_ids, model, skip_special_tokens), timeout=self.timeout).texts)
 
     def models(self) -> pb.ListModelsResponse:
         return self.encoder.ListModels(pb.ListModelsRequest(), timeout=self.timeout)
@@ -301,13 +320,39 @@ class AsyncClient:
     async def encode(self, texts: Sequence[str], *, model: str = "",
                      pooling: Optional[str] = None, normalize: bool = False,
                      truncate: bool = False, token_embeddings: bool = False,
-                     attention_layers: Sequence[int] = (),
-                     compute_dtype: str = "fp32") -> EncodeResult:
+                     attention_layers: Sequence[int] = (), compute_dtype: str = "fp32",
+                     prompt_name: str = "",
+                     chunking: Optional[tuple[int, int]] = None) -> EncodeResult:
         """As Client.encode."""
         request = _encode_request(texts, model, pooling, normalize, truncate,
-                                  token_embeddings, attention_layers, compute_dtype)
+                                  token_embeddings, attention_layers, compute_dtype,
+                                  prompt_name, chunking)
         return _encode_result(await self.encoder.Encode(request, timeout=self.timeout),
-                              token_embeddings)
+                              token_embeddings, pooling, chunking)
+
+    async def rerank(self, query: str, texts: Sequence[str], *, model: str = "",
+                     truncate: bool = False, raw_scores: bool = False,
+                     return_text: bool = False, top_n: int = 0,
+                     compute_dtype: str = "fp32") -> list[tuple[int, float, str]]:
+        """As Client.rerank."""
+        return _ranks(await self.encoder.Rerank(_rerank_request(
+            query, texts, model, truncate, raw_scores, return_text, top_n, compute_dtype),
+            timeout=self.timeout))
+
+    async def classify(self, texts: Sequence[str], text_pairs: Sequence[str] = (), *,
+                       model: str = "", truncate: bool = False, raw_scores: bool = False,
+                       compute_dtype: str = "fp32") -> list[list[tuple[str, float]]]:
+        """As Client.classify."""
+        return _labels(await self.encoder.Classify(_classify_request(
+            texts, text_pairs, model, truncate, raw_scores, compute_dtype),
+            timeout=self.timeout))
+
+    async def detokenize(self, token_ids: Sequence[Sequence[int]], *, model: str = "",
+                         skip_special_tokens: bool = False) -> list[str]:
+        """As Client.detokenize."""
+        response = await self.encoder.Detokenize(_detokenize_request(
+            token_ids, model, skip_special_tokens), timeout=self.timeout)
+        return list(response.texts)
 
     async def tokenize(self, texts: Sequence[str], *, model: str = "",
                        add_special_tokens: bool = True) -> Tokens:

@@ -8,62 +8,176 @@
 #include "core/base/parallel.h"
 #include "core/base/status_macros.h"
 #include "core/kernels/layer_norm.h"
+#include "core/model/heads/classifier_head.h"
 #include "core/model/model_files.h"
 #include "core/models/bert/bert_config.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve::core {
 
-absl::StatusOr<std::unique_ptr<const MaskedLmHead>> MaskedLmHead::Load(
-    const std::string& dir, absl::string_view config_json) {
-  absl::StatusOr<BertConfig> config = ParseBertConfig(config_json);
-  if (!config.ok()) return ConfigError(dir, config.status());
-  const nlohmann::json json =
+namespace {
+
+// Where a family keeps its masked-LM head (HF's names) and how it computes.
+struct HeadLayout {
+  std::string transform;   // [hidden, hidden] dense (+ ".bias" if dense_bias)
+  std::string norm;        // LayerNorm (+ ".bias" if norm_bias)
+  std::string bias;        // [vocab] output bias, "" for none
+  std::string decoder;     // [vocab, hidden], absent when tied
+  std::string embeddings;  // the tied word embeddings (bare name)
+  std::vector<std::string> prefixes;  // of the encoder's tensors
+  bool dense_bias = true;
+  bool norm_bias = true;
+  LinearActivation activation = LinearActivation::kGeluErf;
+  double eps = 1e-12;
+};
+
+absl::StatusOr<double> LayerNormEps(const nlohmann::json& config,
+                                    double fallback) {
+  const auto it = config.find("layer_norm_eps");
+  if (it == config.end()) return fallback;
+  if (!it->is_number() || !(it->get<double>() > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.json: layer_norm_eps is ", it->dump(),
+                     ", expected a number > 0"));
+  }
+  return it->get<double>();
+}
+
+// NOT_FOUND for a model_type without a masked-LM head here.
+absl::StatusOr<HeadLayout> Layout(absl::string_view config_json) {
+  const nlohmann::json config =
       nlohmann::json::parse(config_json.begin(), config_json.end(), nullptr,
                             /*allow_exceptions=*/false);
-  const auto model_type = json.find("model_type");
-  const bool bert = model_type == json.end() || !model_type->is_string() ||
-                    model_type->get<std::string>() == "bert";
-  // BERT: cls.predictions.*; the RoBERTa family: lm_head.* (gelu).
-  const std::string transform =
-      bert ? "cls.predictions.transform.dense" : "lm_head.dense";
-  const std::string norm =
-      bert ? "cls.predictions.transform.LayerNorm" : "lm_head.layer_norm";
-  const std::string bias = bert ? "cls.predictions.bias" : "lm_head.bias";
-  const std::string decoder =
-      bert ? "cls.predictions.decoder.weight" : "lm_head.decoder.weight";
+  if (config.is_discarded() || !config.is_object()) {
+    return absl::InvalidArgumentError("config.json: not a JSON object");
+  }
+  const auto type_it = config.find("model_type");
+  const std::string type = type_it != config.end() && type_it->is_string()
+                               ? type_it->get<std::string>()
+                               : "bert";
+  HeadLayout l;
+  if (type == "bert") {
+    // BertForMaskedLM: cls.predictions (BertPredictionHeadTransform:
+    // dense, hidden_act, LayerNorm; decoder + bias).
+    ASSIGN_OR_RETURN(const BertConfig bert, ParseBertConfig(config_json));
+    l = {"cls.predictions.transform.dense",
+         "cls.predictions.transform.LayerNorm",
+         "cls.predictions.bias",
+         "cls.predictions.decoder.weight",
+         "embeddings.word_embeddings.weight",
+         {"bert."}};
+    l.activation = bert.activation == Activation::kGeluErf
+                       ? LinearActivation::kGeluErf
+                       : LinearActivation::kGeluTanh;
+    l.eps = bert.layer_norm_eps;
+  } else if (type == "roberta" || type == "xlm-roberta" ||
+             type == "camembert" || type == "mpnet") {
+    // RobertaLMHead / MPNetLMHead: dense, gelu (always erf), layer_norm,
+    // decoder + bias.
+    l = {"lm_head.dense",
+         "lm_head.layer_norm",
+         "lm_head.bias",
+         "lm_head.decoder.weight",
+         "embeddings.word_embeddings.weight",
+         type == "mpnet" ? std::vector<std::string>{"mpnet."}
+                         : std::vector<std::string>{"roberta.", "xlm-roberta.",
+                                                    "camembert."}};
+    ASSIGN_OR_RETURN(l.eps,
+                     LayerNormEps(config, type == "mpnet" ? 1e-12 : 1e-5));
+  } else if (type == "modernbert") {
+    // ModernBertForMaskedLM: head (ModernBertPredictionHead: dense with
+    // classifier_bias, classifier_activation, norm with norm_bias), then
+    // decoder (bias when decoder_bias, default true).
+    ASSIGN_OR_RETURN(const ClassifierConfig head,
+                     ParseClassifierConfig(config_json));
+    l = {"head.dense",
+         "head.norm",
+         "decoder.bias",
+         "decoder.weight",
+         "embeddings.tok_embeddings.weight",
+         {"model."}};
+    l.dense_bias = head.dense_bias;
+    l.norm_bias = head.norm_bias;
+    l.eps = head.norm_eps;
+    if (head.activation == "gelu") {
+      l.activation = LinearActivation::kGeluErf;
+    } else if (head.activation == "gelu_new" ||
+               head.activation == "gelu_pytorch_tanh") {
+      l.activation = LinearActivation::kGeluTanh;
+    } else if (head.activation == "silu" || head.activation == "swish") {
+      l.activation = LinearActivation::kSilu;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config.json: classifier_activation \"", head.activation,
+          "\" is not supported by the masked-LM head (gelu, gelu_new, "
+          "gelu_pytorch_tanh, silu)"));
+    }
+    const auto decoder_bias = config.find("decoder_bias");
+    if (decoder_bias != config.end() && !decoder_bias->is_boolean()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config.json: decoder_bias is ", decoder_bias->dump(),
+                       ", expected a boolean"));
+    }
+    if (decoder_bias != config.end() && !decoder_bias->get<bool>()) {
+      l.bias.clear();
+    }
+  } else {
+    return absl::NotFoundError(
+        absl::StrCat("no masked-LM head for model_type \"", type, "\""));
+  }
+  return l;
+}
 
-  const int64_t h = config->hidden_size, v = config->vocab_size;
-  ASSIGN_OR_RETURN(auto head, OpenModelWeights(dir, transform + ".weight", {}));
-  for (const std::string& name : {transform + ".weight", transform + ".bias",
-                                  norm + ".weight", norm + ".bias", bias}) {
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<const MaskedLmHead>> MaskedLmHead::Load(
+    const std::string& dir, absl::string_view config_json, int64_t hidden_size,
+    int64_t vocab_size) {
+  absl::StatusOr<HeadLayout> layout = Layout(config_json);
+  if (absl::IsNotFound(layout.status())) return layout.status();
+  if (!layout.ok()) return ConfigError(dir, layout.status());
+  const HeadLayout& l = *layout;
+  const int64_t h = hidden_size, v = vocab_size;
+  ASSIGN_OR_RETURN(auto head,
+                   OpenModelWeights(dir, l.transform + ".weight", {}));
+  std::vector<std::string> needed = {l.transform + ".weight",
+                                     l.norm + ".weight"};
+  if (l.dense_bias) needed.push_back(l.transform + ".bias");
+  if (l.norm_bias) needed.push_back(l.norm + ".bias");
+  if (!l.bias.empty()) needed.push_back(l.bias);
+  for (const std::string& name : needed) {
     if (!head->Contains(name)) {
       return absl::NotFoundError(
           absl::StrCat(dir, "model.safetensors has no masked-LM head tensor \"",
                        name, "\""));
     }
   }
-  ASSIGN_OR_RETURN(
-      auto encoder,
-      OpenModelWeights(dir, "embeddings.word_embeddings.weight",
-                       {"bert.", "roberta.", "xlm-roberta.", "camembert."}));
+  ASSIGN_OR_RETURN(auto encoder,
+                   OpenModelWeights(dir, l.embeddings, l.prefixes));
   std::unique_ptr<MaskedLmHead> out(new MaskedLmHead());
-  ASSIGN_OR_RETURN(Tensor dense_w, head->Get(transform + ".weight", {h, h}));
-  ASSIGN_OR_RETURN(Tensor dense_b, head->Get(transform + ".bias", {h}));
+  ASSIGN_OR_RETURN(Tensor dense_w, head->Get(l.transform + ".weight", {h, h}));
+  Tensor dense_b;
+  if (l.dense_bias) {
+    ASSIGN_OR_RETURN(dense_b, head->Get(l.transform + ".bias", {h}));
+  }
   ASSIGN_OR_RETURN(out->transform_, PackedLinear::Create(dense_w, dense_b));
-  out->activation_ = !bert || config->activation == Activation::kGeluErf
-                         ? LinearActivation::kGeluErf
-                         : LinearActivation::kGeluTanh;
-  ASSIGN_OR_RETURN(out->norm_weight_, head->Get(norm + ".weight", {h}));
-  ASSIGN_OR_RETURN(out->norm_bias_, head->Get(norm + ".bias", {h}));
-  out->norm_eps_ = config->layer_norm_eps;
+  out->activation_ = l.activation;
+  ASSIGN_OR_RETURN(out->norm_weight_, head->Get(l.norm + ".weight", {h}));
+  if (l.norm_bias) {
+    ASSIGN_OR_RETURN(out->norm_bias_, head->Get(l.norm + ".bias", {h}));
+  }
+  out->norm_eps_ = static_cast<float>(l.eps);
   // Tied: the decoder is the word embedding table unless stored separately.
-  absl::StatusOr<Tensor> decoder_w =
-      head->Contains(decoder)
-          ? head->Get(decoder, {v, h})
-          : encoder->Get("embeddings.word_embeddings.weight", {v, h});
+  absl::StatusOr<Tensor> decoder_w = head->Contains(l.decoder)
+                                         ? head->Get(l.decoder, {v, h})
+                                         : encoder->Get(l.embeddings, {v, h});
   if (!decoder_w.ok()) return decoder_w.status();
-  ASSIGN_OR_RETURN(Tensor decoder_b, head->Get(bias, {v}));
+  Tensor decoder_b(DType::kFP32, {v});
+  if (l.bias.empty()) {
+    std::fill(decoder_b.data<float>(), decoder_b.data<float>() + v, 0.0f);
+  } else {
+    ASSIGN_OR_RETURN(decoder_b, head->Get(l.bias, {v}));
+  }
   out->vocab_size_ = v;
   for (int64_t begin = 0; begin < v; begin += kVocabTile) {
     const int64_t n = std::min(kVocabTile, v - begin);
@@ -115,8 +229,8 @@ absl::StatusOr<std::vector<SparseVector>> MaskedLmHead::Splade(
                                      DType::kFP32, transformed.data(),
                                      activation_));
     AddLayerNorm(transformed.data(), nullptr, norm_weight_.data<float>(),
-                 norm_bias_.data<float>(), norm_eps_, n, h, transformed.data(),
-                 nullptr);
+                 norm_bias_.empty() ? nullptr : norm_bias_.data<float>(),
+                 norm_eps_, n, h, transformed.data(), nullptr);
     for (size_t t = 0; t < decoder_tiles_.size(); ++t) {
       const PackedLinear& tile = decoder_tiles_[t];
       const int64_t first = int64_t(t) * kVocabTile,

@@ -19,18 +19,26 @@ struct SparseVector {
   std::vector<float> values;
 };
 
-// The masked-LM head of BertForMaskedLM (cls.predictions: transform dense,
-// hidden_act, LayerNorm, decoder tied to the word embeddings plus a bias) and
-// RobertaForMaskedLM (lm_head: dense, gelu, layer_norm, decoder, bias), used
-// for SPLADE. Immutable after loading; safe to share between threads.
+// The masked-LM heads of Hugging Face's *ForMaskedLM models, used for SPLADE:
+//   BertForMaskedLM     cls.predictions: transform dense, hidden_act,
+//                       LayerNorm; decoder tied to the word embeddings + bias
+//   RobertaForMaskedLM  lm_head: dense, gelu, layer_norm, decoder + bias
+//   (XLM-R, CamemBERT), MPNetForMaskedLM (the same names)
+//   ModernBertForMaskedLM  head: dense (classifier_bias),
+//                       classifier_activation, norm (norm_bias); decoder tied
+//                       to the token embeddings (+ bias if decoder_bias)
+// Immutable after loading; safe to share between threads.
 class MaskedLmHead {
  public:
   // Reads the head and the word embeddings (the decoder's weight unless the
-  // checkpoint stores its own) from `dir`model.safetensors. NOT_FOUND when
-  // a head tensor is absent (a checkpoint without the head); other errors
-  // name the tensor, or `dir`config.json and the key.
+  // checkpoint stores its own) from `dir`model.safetensors, for the encoder's
+  // hidden_size and vocab_size; config.json's model_type picks the layout.
+  // NOT_FOUND when a head tensor is absent (a checkpoint without the head)
+  // or the model_type has no head here; other errors name the tensor, or
+  // `dir`config.json and the key.
   static absl::StatusOr<std::unique_ptr<const MaskedLmHead>> Load(
-      const std::string& dir, absl::string_view config_json);
+      const std::string& dir, absl::string_view config_json,
+      int64_t hidden_size, int64_t vocab_size);
 
   // SPLADE of each sequence: for each vocabulary id the max over the
   // sequence's tokens of log(1 + relu(logit)), zeros omitted. The
@@ -56,7 +64,7 @@ class MaskedLmHead {
   PackedLinear transform_;  // [hidden] -> [hidden], activation fused
   LinearActivation activation_ = LinearActivation::kGeluErf;
   Tensor norm_weight_;  // [hidden]
-  Tensor norm_bias_;    // [hidden]
+  Tensor norm_bias_;    // [hidden], or empty (LayerNorm without bias)
   float norm_eps_ = 1e-12f;
   int64_t vocab_size_ = 0;
   // The decoder [hidden] -> [vocab] with the output bias, as tiles of

@@ -155,7 +155,7 @@ Tensor RandomStates(int64_t length, std::mt19937& rng) {
 
 TEST_F(MaskedLmHeadTest, SpladeMatchesTheReferenceAcrossTilesAndBlocks) {
   absl::StatusOr<std::unique_ptr<const MaskedLmHead>> head =
-      MaskedLmHead::Load(dir_, config_);
+      MaskedLmHead::Load(dir_, config_, kHidden, kVocab);
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_EQ((*head)->vocab_size(), kVocab);
   // 331 tokens: two row blocks; sequences 0 and 2 straddle block edges.
@@ -210,7 +210,7 @@ TEST_F(MaskedLmHeadTest, SpladeMatchesTheReferenceAcrossTilesAndBlocks) {
 
 TEST_F(MaskedLmHeadTest, NonFiniteLogitsAreAnError) {
   absl::StatusOr<std::unique_ptr<const MaskedLmHead>> head =
-      MaskedLmHead::Load(dir_, config_);
+      MaskedLmHead::Load(dir_, config_, kHidden, kVocab);
   ASSERT_TRUE(head.ok()) << head.status();
   std::mt19937 rng(5);
   std::vector<Tensor> hidden = {RandomStates(40, rng), RandomStates(3, rng)};
@@ -225,7 +225,7 @@ TEST_F(MaskedLmHeadTest, MissingHeadTensorIsNotFoundAndNamed) {
   shapes_.erase("cls.predictions.bias");
   WriteSafetensors(dir_ + "model.safetensors", shapes_, w_);
   absl::StatusOr<std::unique_ptr<const MaskedLmHead>> head =
-      MaskedLmHead::Load(dir_, config_);
+      MaskedLmHead::Load(dir_, config_, kHidden, kVocab);
   ASSERT_FALSE(head.ok());
   EXPECT_EQ(head.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(head.status().message(), HasSubstr("cls.predictions.bias"));

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "server/api/schedule_sequences.h"
 #include "server/api/v1/encode_request.h"
 #include "server/api/v1/proto_convert.h"
 #include "server/infer/classify.h"
@@ -72,48 +73,6 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
     done(status);
   });
   return work;
-}
-
-// Rerank and Classify: looks `model` up, prepares its sequences with
-// `prepare` (given the model and the request's compute dtype), queues them on
-// the model's scheduler and, once computed, fills the response with `finish`.
-// Returns the unary call's reactor (finished at once on an error).
-grpc::ServerUnaryReactor* ScheduleSequences(
-    grpc::CallbackServerContext* context, ShutdownGate* gate,
-    absl::StatusOr<std::shared_ptr<const ServedModel>> model, int compute_dtype,
-    const std::function<absl::StatusOr<PreparedSequences>(
-        const ServedModel&, core::DType)>& prepare,
-    std::function<absl::Status(const ServedModel&, const EncodeWork&)> finish) {
-  auto* reactor = new ScheduledCallReactor(gate);
-  absl::StatusOr<PreparedSequences> prepared =
-      [&]() -> absl::StatusOr<PreparedSequences> {
-    if (!model.ok()) return model.status();
-    ASSIGN_OR_RETURN(const core::DType dtype,
-                     ComputeDTypeFromProto(compute_dtype, "compute_dtype"));
-    return prepare(**model, dtype);
-  }();
-  if (!prepared.ok()) {
-    reactor->Finish(ToGrpcStatus(prepared.status()));
-    return reactor;
-  }
-  const int max_queue_size = (*model)->scheduler->options().max_queue_size;
-  if (static_cast<int64_t>(prepared->token_ids.size()) > max_queue_size) {
-    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
-        absl::StrCat("texts has ", prepared->token_ids.size(),
-                     " entries, more than the server's --max_queue_size ",
-                     max_queue_size))));
-    return reactor;
-  }
-  auto work = std::make_shared<EncodeWork>(
-      std::move(prepared->token_ids), std::move(prepared->token_type_ids),
-      prepared->options, CallDeadline(*context));
-  work->set_done([reactor, work, model = *model,
-                  finish = std::move(finish)](absl::Status status) {
-    if (status.ok()) status = finish(*model, *work);
-    reactor->Finish(ToGrpcStatus(status));
-  });
-  reactor->Submit(model.value()->scheduler, std::move(work));
-  return reactor;
 }
 
 // What one EncodeStream keeps in the server: requests read but not yet
@@ -499,24 +458,32 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::ListModels(
 grpc::ServerUnaryReactor* EncoderServiceImpl::Rerank(
     grpc::CallbackServerContext* context, const v1::RerankRequest* request,
     v1::RerankResponse* response) {
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(model.status()));
+    return reactor;
+  }
   auto rerank = std::make_shared<RerankRequest>();
   rerank->query = request->query();
   rerank->texts.assign(request->texts().begin(), request->texts().end());
   rerank->truncate = request->truncate();
   rerank->raw_scores = request->raw_scores();
   rerank->top_n = request->top_n();
+  absl::StatusOr<PreparedSequences> prepared =
+      [&]() -> absl::StatusOr<PreparedSequences> {
+    ASSIGN_OR_RETURN(
+        rerank->compute_dtype,
+        ComputeDTypeFromProto(request->compute_dtype(), "compute_dtype"));
+    return PrepareRerank(*rerank, **model);
+  }();
   return ScheduleSequences(
-      context, gate_, registry_->Lookup(request->model()),
-      request->compute_dtype(),
-      [&](const ServedModel& model, core::DType dtype) {
-        rerank->compute_dtype = dtype;
-        return PrepareRerank(*rerank, model);
-      },
-      [rerank, request, response](const ServedModel& model,
-                                  const EncodeWork& work) {
+      context, gate_, **model, std::move(prepared), "texts",
+      [rerank, model = *model, request, response](const EncodeWork& work) {
         ASSIGN_OR_RETURN(RerankResult result,
-                         FinishRerank(*rerank, work, model));
-        response->set_model(model.name);
+                         FinishRerank(*rerank, work, *model));
+        response->set_model(model->name);
         response->set_total_tokens(result.total_tokens);
         for (const Rank& rank : result.ranks) {
           v1::Rank* out = response->add_ranks();
@@ -531,23 +498,32 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Rerank(
 grpc::ServerUnaryReactor* EncoderServiceImpl::Classify(
     grpc::CallbackServerContext* context, const v1::ClassifyRequest* request,
     v1::ClassifyResponse* response) {
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      registry_->Lookup(request->model());
+  if (!model.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(model.status()));
+    return reactor;
+  }
   auto classify = std::make_shared<ClassifyRequest>();
   classify->texts.assign(request->texts().begin(), request->texts().end());
   classify->text_pairs.assign(request->text_pairs().begin(),
                               request->text_pairs().end());
   classify->truncate = request->truncate();
   classify->raw_scores = request->raw_scores();
+  absl::StatusOr<PreparedSequences> prepared =
+      [&]() -> absl::StatusOr<PreparedSequences> {
+    ASSIGN_OR_RETURN(
+        classify->compute_dtype,
+        ComputeDTypeFromProto(request->compute_dtype(), "compute_dtype"));
+    return PrepareClassify(*classify, **model);
+  }();
   return ScheduleSequences(
-      context, gate_, registry_->Lookup(request->model()),
-      request->compute_dtype(),
-      [&](const ServedModel& model, core::DType dtype) {
-        classify->compute_dtype = dtype;
-        return PrepareClassify(*classify, model);
-      },
-      [classify, response](const ServedModel& model, const EncodeWork& work) {
+      context, gate_, **model, std::move(prepared), "texts",
+      [classify, model = *model, response](const EncodeWork& work) {
         ASSIGN_OR_RETURN(ClassifyResult result,
-                         FinishClassify(*classify, work, model));
-        response->set_model(model.name);
+                         FinishClassify(*classify, work, *model));
+        response->set_model(model->name);
         response->set_total_tokens(result.total_tokens);
         for (const std::vector<LabelScore>& scores : result.results) {
           v1::Classification* out = response->add_results();

@@ -28,8 +28,8 @@ struct Encoding {
   std::vector<uint8_t> special_tokens_mask;
   // Which input a token came from: 0 (text), 1 (pair), -1 (post-processor).
   std::vector<int8_t> sequence_ids;
-  // Tokens before truncation, the post-processor's included (with
-  // truncation, of the part of each sequence that was tokenized: see
+  // Tokens before truncation, the post-processor's included (for a
+  // truncated pair, of the part of each sequence that was tokenized: see
   // Tokenizer::EncodeSequence).
   size_t untruncated_length = 0;
 

@@ -141,8 +141,10 @@ absl::StatusOr<Encoding> Tokenizer::PostProcess(
 
 absl::StatusOr<Encoding> Tokenizer::Encode(std::string_view text,
                                            const EncodeOptions& options) const {
-  absl::StatusOr<Encoding> encoding =
-      EncodeSequence(text, 0, 0, options.max_length);
+  // Tokenized whole: HF stops at max_length tokens here too, but a single
+  // sequence's ids come out the same either way, and untruncated_length
+  // stays the full length.
+  absl::StatusOr<Encoding> encoding = EncodeSequence(text, 0, 0, 0);
   if (!encoding.ok()) return encoding.status();
   std::vector<EncodingPart> parts;
   parts.push_back({*std::move(encoding), text});

@@ -31,6 +31,7 @@ import torch_bert  # noqa: E402
 MODELS = {  # name: (architecture, hidden, layers, heads, intermediate)
     "minilm-l6": ("bert", 384, 6, 12, 1536),
     "bert-base": ("bert", 768, 12, 12, 3072),
+    "xlmr-base": ("xlm-roberta", 768, 12, 12, 3072),
     "mpnet-base": ("mpnet", 768, 12, 12, 3072),
     "nomic-embed": ("nomic_bert", 768, 12, 12, 3072),
     "modernbert-base": ("modernbert", 768, 22, 12, 1152),
@@ -38,6 +39,7 @@ MODELS = {  # name: (architecture, hidden, layers, heads, intermediate)
 # architecture: (writes a random directory, the torch peer's class)
 ARCHS = {
     "bert": (torch_bert.random_bert_dir, torch_bert.TorchBert),
+    "xlm-roberta": (torch_bert.random_xlmr_dir, torch_bert.TorchBert),
     "mpnet": (torch_archs.random_mpnet_dir, torch_archs.TorchMpnet),
     "nomic_bert": (torch_archs.random_nomic_dir, torch_archs.TorchNomicBert),
     "modernbert": (torch_archs.random_modernbert_dir, torch_archs.TorchModernBert),
@@ -51,6 +53,7 @@ SHAPES = [  # (model, label, lengths of the sequences in the batch)
     ("bert-base", "32x128", [128] * 32),
     ("bert-base", "1x512", [512]),
     ("bert-base", "mixed32", MIXED),
+    ("xlmr-base", "8x128", [128] * 8),
     ("mpnet-base", "8x128", [128] * 8),
     ("nomic-embed", "8x128", [128] * 8),
     ("modernbert-base", "8x128", [128] * 8),
@@ -63,7 +66,7 @@ def flops(model, lengths):
     arch, hidden, layers, _, inter = MODELS[model]
     total = 0
     for s in lengths:  # QKV + O: 8 T H^2, FFN: 4 T H I (gated: 6 T H I), attention: 4 T S H
-        if arch in ("bert", "mpnet"):
+        if arch in ("bert", "xlm-roberta", "mpnet"):
             total += layers * (8 * s * hidden * hidden + 4 * s * hidden * inter +
                                4 * s * s * hidden)
         elif arch == "nomic_bert":

@@ -3,7 +3,7 @@
 
 Run with Debian's interpreter, after `./dev build`:
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/compare_encoder.py [--reps 10] [--rounds 3]
-      [--only 8x128,...] [--models bert-base,modernbert-base,...] [--long]
+      [--only 8x128,...] [--models bert-base,modernbert-base,...] [--long] [--peers torch,ort]
 Every peer gets the same weights (a random model of each architecture written as a Hugging Face
 directory; torch peers in peers/torch_bert.py and peers/torch_archs.py, ORT runs their
 torch.onnx export), the same shapes and the same thread count (2). --long adds ModernBERT-base
@@ -165,6 +165,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated shape labels")
     ap.add_argument("--models", default="", help="comma-separated model names")
     ap.add_argument("--long", action="store_true", help="ModernBERT-base at 2048 and 8192")
+    ap.add_argument("--peers", default="torch,ort",
+                    help="comma-separated peers run next to attnserve (torch, ort)")
     ap.add_argument("--binary", default=str(HERE.parent / "build/bin/encoder_timing"))
     args = ap.parse_args()
     wanted = set(args.only.split(",")) if args.only else None
@@ -182,12 +184,17 @@ def main():
             ARCHS[arch][0](model_dir, hidden, layers, heads, inter)
             onnx_path = os.path.join(tmp, model + ".onnx")
             export_onnx(arch, model_dir, onnx_path)
+            wanted_peers = args.peers.split(",")
             for _ in range(args.rounds):
-                for peer_times in (ours_times(args.binary, model_dir, shapes, args.reps,
-                                              args.threads),
-                                   torch_times(arch, model_dir, shapes, args.reps,
-                                               args.threads),
-                                   ort_times(onnx_path, shapes, args.reps, args.threads)):
+                runs = [lambda: ours_times(args.binary, model_dir, shapes, args.reps,
+                                           args.threads)]
+                if "torch" in wanted_peers:
+                    runs.append(lambda: torch_times(arch, model_dir, shapes, args.reps,
+                                                    args.threads))
+                if "ort" in wanted_peers:
+                    runs.append(lambda: ort_times(onnx_path, shapes, args.reps, args.threads))
+                for run in runs:
+                    peer_times = run()
                     for label, row in peer_times.items():
                         for peer, ms in row.items():
                             results.setdefault((model, label), {}).setdefault(peer, []).append(ms)

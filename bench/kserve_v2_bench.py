@@ -49,7 +49,7 @@ def main():
     parser.add_argument("--model_dir", type=pathlib.Path, help="reuse a model directory")
     parser.add_argument("--requests", type=int, default=512)
     parser.add_argument("--texts", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16)  # x texts <= the queue (64)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
 
@@ -67,13 +67,13 @@ def main():
     def v2_request(texts, raw):
         tensor = v2.ModelInferRequest.InferInputTensor(name="text", datatype="BYTES",
                                                        shape=[len(texts)])
-        request = v2.ModelInferRequest(model_name="minilm", inputs=[tensor])
         encoded = [t.encode() for t in texts]
+        if not raw:
+            tensor.contents.bytes_contents.extend(encoded)
+        request = v2.ModelInferRequest(model_name="minilm", inputs=[tensor])
         if raw:
             request.raw_input_contents.append(
                 b"".join(struct.pack("<I", len(t)) + t for t in encoded))
-        else:
-            tensor.contents.bytes_contents.extend(encoded)
         return request
     v2_contents = [v2_request(texts, False) for texts in calls]
     v2_raw = [v2_request(texts, True) for texts in calls]

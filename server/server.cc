@@ -183,6 +183,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(
       &server->gate_, limits);
   server->encoder_service_ = std::make_unique<EncoderServiceImpl>(
       server->registry_.get(), &server->gate_);
+  server->inference_service_ =
+      std::make_unique<kserve_v2::InferenceServiceImpl>(
+          server->attention_scheduler_.get(), server->registry_.get(),
+          &server->gate_, limits);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -204,6 +208,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(server->attention_service_.get());
   builder.RegisterService(server->encoder_service_.get());
+  builder.RegisterService(server->inference_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -216,6 +221,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(
   health->SetServingStatus(true);
   health->SetServingStatus(v1::AttentionService::service_full_name(), true);
   health->SetServingStatus(v1::EncoderService::service_full_name(), true);
+  health->SetServingStatus(inference::GRPCInferenceService::service_full_name(),
+                           true);
   Log("cpu isa %s, %d compute threads, max queue %d sequences and %d ms, "
       "batches of <= %d sequences and <= %d tokens, queue delay %d us, max "
       "message %lld bytes",

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "server/api/kserve_v2/inference_service.h"
 #include "server/api/v1/attention_service.h"
 #include "server/api/v1/encoder_service.h"
 #include "server/metrics/metrics.h"
@@ -77,6 +78,7 @@ class Server {
   ShutdownGate gate_;
   std::unique_ptr<AttentionServiceImpl> attention_service_;
   std::unique_ptr<EncoderServiceImpl> encoder_service_;
+  std::unique_ptr<kserve_v2::InferenceServiceImpl> inference_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 };
 

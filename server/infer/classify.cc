@@ -139,7 +139,9 @@ absl::StatusOr<ClassifyResult> FinishClassify(const ClassifyRequest& request,
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return scores[a] > scores[b]; });
     std::vector<LabelScore>& out = result.results.emplace_back();
-    for (size_t k : order) out.push_back({config.labels[k], scores[k]});
+    for (size_t k : order) {
+      out.push_back({config.labels[k], scores[k], static_cast<uint32_t>(k)});
+    }
   }
   return result;
 }

@@ -54,6 +54,7 @@ struct ClassifyRequest {
 struct LabelScore {
   std::string label;
   float score = 0;
+  uint32_t id = 0;  // the label's index in the model's labels
 };
 struct ClassifyResult {
   std::vector<std::vector<LabelScore>> results;  // per text, highest first

@@ -20,6 +20,21 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return *buckets;
 }
 
+// The methods attnserve implements: attnserve.v1's, and the six of the Open
+// Inference Protocol (Triton's other inference.GRPCInferenceService methods
+// are UNIMPLEMENTED for real).
+bool IsOwnMethod(absl::string_view method) {
+  if (absl::StartsWith(method, "attnserve.v1.")) return true;
+  for (absl::string_view rpc :
+       {"ServerLive", "ServerReady", "ModelReady", "ServerMetadata",
+        "ModelMetadata", "ModelInfer"}) {
+    if (method == absl::StrCat("inference.GRPCInferenceService/", rpc)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 class RequestInterceptor : public grpc::experimental::Interceptor {
  public:
   RequestInterceptor(Metrics* metrics, absl::string_view method)
@@ -44,13 +59,16 @@ class RequestInterceptor : public grpc::experimental::Interceptor {
       // reactor, so on its own methods that is a malformed request: e.g. a
       // proto3 string (texts, model) that is not UTF-8.
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
-          status.error_message().empty() &&
-          absl::StartsWith(method_, "attnserve.v1.")) {
+          status.error_message().empty() && IsOwnMethod(method_)) {
         status = grpc::Status(
             grpc::StatusCode::INVALID_ARGUMENT,
             absl::StrCat("the request to ", method_,
                          " is not a valid protobuf message of its type; string "
-                         "fields (texts, model) must be valid UTF-8"));
+                         "fields (",
+                         absl::StartsWith(method_, "attnserve.v1.")
+                             ? "texts, model"
+                             : "model_name, names, parameters",
+                         ") must be valid UTF-8"));
         methods->ModifySendStatus(status);
       }
       metrics_->RecordRequest(method_, StatusCodeName(status.error_code()),

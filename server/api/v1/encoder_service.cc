@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "server/api/schedule_sequences.h"
 #include "server/api/v1/encode_request.h"
 #include "server/api/v1/proto_convert.h"
 #include "server/infer/classify.h"
@@ -72,38 +73,6 @@ absl::StatusOr<std::shared_ptr<EncodeWork>> MakeEncodeWork(
     done(status);
   });
   return work;
-}
-
-// Queues `prepared` on the model's scheduler for a unary call whose `finish`
-// fills the response from the computed work (on success); returns the
-// reactor.
-grpc::ServerUnaryReactor* ScheduleSequences(
-    grpc::CallbackServerContext* context, ShutdownGate* gate,
-    const ServedModel& model, absl::StatusOr<PreparedSequences> prepared,
-    std::function<absl::Status(const EncodeWork&)> finish) {
-  auto* reactor = new ScheduledCallReactor(gate);
-  if (!prepared.ok()) {
-    reactor->Finish(ToGrpcStatus(prepared.status()));
-    return reactor;
-  }
-  const int max_queue_size = model.scheduler->options().max_queue_size;
-  if (static_cast<int64_t>(prepared->token_ids.size()) > max_queue_size) {
-    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
-        absl::StrCat("texts has ", prepared->token_ids.size(),
-                     " entries, more than the server's --max_queue_size ",
-                     max_queue_size))));
-    return reactor;
-  }
-  auto work = std::make_shared<EncodeWork>(
-      std::move(prepared->token_ids), std::move(prepared->token_type_ids),
-      prepared->options, CallDeadline(*context));
-  work->set_done(
-      [reactor, work, finish = std::move(finish)](absl::Status status) {
-        if (status.ok()) status = finish(*work);
-        reactor->Finish(ToGrpcStatus(status));
-      });
-  reactor->Submit(model.scheduler, std::move(work));
-  return reactor;
 }
 
 // What one EncodeStream keeps in the server: requests read but not yet
@@ -510,7 +479,7 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Rerank(
     return PrepareRerank(*rerank, **model);
   }();
   return ScheduleSequences(
-      context, gate_, **model, std::move(prepared),
+      context, gate_, **model, std::move(prepared), "texts",
       [rerank, model = *model, request, response](const EncodeWork& work) {
         ASSIGN_OR_RETURN(RerankResult result,
                          FinishRerank(*rerank, work, *model));
@@ -550,7 +519,7 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Classify(
     return PrepareClassify(*classify, **model);
   }();
   return ScheduleSequences(
-      context, gate_, **model, std::move(prepared),
+      context, gate_, **model, std::move(prepared), "texts",
       [classify, model = *model, response](const EncodeWork& work) {
         ASSIGN_OR_RETURN(ClassifyResult result,
                          FinishClassify(*classify, work, *model));

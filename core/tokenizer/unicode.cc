@@ -354,6 +354,19 @@ bool IsNormalizationIdentity(std::string_view text, UnicodeForm form) {
   return true;
 }
 
+namespace {
+
+// GraphemeBreakProperty.txt gives these unassigned, default-ignorable code
+// points the class Control (HF's unicode-segmentation does too); utf8proc
+// gives every unassigned code point the class Other.
+bool IsUnassignedControl(char32_t cp) {
+  return cp == 0x2065 || (cp >= 0xFFF0 && cp <= 0xFFF8) || cp == 0xE0000 ||
+         (cp >= 0xE0002 && cp <= 0xE001F) || (cp >= 0xE0080 && cp <= 0xE00FF) ||
+         (cp >= 0xE01F0 && cp <= 0xE0FFF);
+}
+
+}  // namespace
+
 std::vector<size_t> GraphemeLengths(std::string_view text) {
   std::vector<size_t> lengths;
   utf8proc_int32_t state = 0;
@@ -362,9 +375,13 @@ std::vector<size_t> GraphemeLengths(std::string_view text) {
   for (size_t pos = 0; pos < text.size();) {
     size_t length = 0;
     const char32_t cp = DecodeUtf8(text, pos, &length);
-    if (pos > 0 && utf8proc_grapheme_break_stateful(
-                       static_cast<utf8proc_int32_t>(previous),
-                       static_cast<utf8proc_int32_t>(cp), &state)) {
+    // GB4, GB5: a break after and before a Control.
+    const bool control =
+        IsUnassignedControl(previous) || IsUnassignedControl(cp);
+    if (pos > 0 && (utf8proc_grapheme_break_stateful(
+                        static_cast<utf8proc_int32_t>(previous),
+                        static_cast<utf8proc_int32_t>(cp), &state) ||
+                    control)) {
       lengths.push_back(pos - cluster_start);
       cluster_start = pos;
     }

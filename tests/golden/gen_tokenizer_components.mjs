@@ -96,6 +96,9 @@ const corpus = [
   // Debian's Oniguruma does not; unicode_properties.inc): U+16D6B, U+11F04,
   // U+1E4F1, U+1E030, U+0897.
   '\u{16D6B}\u30D9 \u{11F04}x \u{1E4F1}\u{1E030} a\u0897b',
+  // Unassigned default-ignorable code points are grapheme Controls (U+E0013
+  // ends a grapheme: sentencepiece's charsmap then maps U+0340 U+FE00 as one).
+  'a\u{E0013}\u0340\uFE00 b\u{E0013}\u0301c \u2065\u0301',
 ];
 
 const pairs = [

@@ -18,7 +18,8 @@ Targets: call 1 <= 2x warm p50, calls 2..10 <= 1.2x, idle CPU < 1%.
 With --turns N (needs python3-torch and onnxruntime-node in bench/peers, as
 bench/compare_encoder.py): the same 16-token text through ONNX Runtime in process and through
 attnserve's gRPC in alternating turns of --turn_calls calls, N turns each, the server idle
-while ORT runs (issue 8's latency target measured as traffic arrives): medians of all calls.
+while ORT runs (issue 8's latency target measured as traffic arrives): medians of all calls;
+and the p50 of a grpc.health.v1 Check from the same client, the round trip that computes nothing.
 --env NAME=VALUE and --server_arg=--flag=value (repeatable) set the server's environment
 and flags, for A/B runs.
 Prints a Markdown table and the raw figures as JSON.
@@ -189,6 +190,14 @@ def main():
             time.sleep(1.0)
             per_call_cpu.append((cpu_ns(server.process.pid) - start_ns) / 1e6)
         turns = alternate_with_ort(args, model_dir, tmp.name, call) if args.turns else None
+        if turns:  # the round trip of a call that computes nothing: gRPC's share
+            client.health()
+            floor = []
+            for _ in range(args.warm):
+                start = time.perf_counter()
+                client.health()
+                floor.append(1000 * (time.perf_counter() - start))
+            turns["health_check_p50_ms"] = statistics.median(floor)
         time.sleep(1.0)
         ticks = cpu_ticks(server.process.pid)
         time.sleep(args.idle_window)
@@ -219,7 +228,8 @@ def main():
     if turns:
         print(f"turns of {args.turn_calls} calls, {args.turns} each: ORT in process p50 "
               f"{turns['ort_p50_ms']:.2f} ms, attnserve gRPC p50 {turns['grpc_p50_ms']:.2f} ms "
-              f"= {turns['grpc_p50_ms'] / turns['ort_p50_ms']:.2f}x")
+              f"= {turns['grpc_p50_ms'] / turns['ort_p50_ms']:.2f}x; a health Check round trip "
+              f"(no compute) p50 {turns['health_check_p50_ms']:.2f} ms")
         print(f"| ONNX Runtime in process (peer) | {turns['ort_warm_p50_ms']:.2f} | "
               f"{turns['ort_after_gap_median_ms'][0]:.2f} ({turns['ort_ratio_to_warm'][0]:.2f}x)"
               f" | {max(turns['ort_ratio_to_warm'][1:10]):.2f}x | "

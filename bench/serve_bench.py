@@ -30,7 +30,7 @@ run). In one run it measures
      attnserve through gRPC (attnbench, 1 client, p50), in the same run.
 Prints a Markdown table (for bench/RESULTS.md) and the raw figures as JSON.
 
-GOMP_SPINCOUNT defaults to 1000 for the server and encoder_timing alike (the server's own
+GOMP_SPINCOUNT defaults to 3000 for the server and encoder_timing alike (the server's own
 default when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set): idle OpenMP threads spin
 briefly, then sleep. --omp_wait_policy passive (no spin) or active (spin forever) instead.
 """
@@ -193,12 +193,12 @@ def main():
                         help="skip the batch size x queue delay table")
     parser.add_argument("--omp_wait_policy", default="",
                         help="OMP_WAIT_POLICY of the server and encoder_timing alike; empty: "
-                             "GOMP_SPINCOUNT=1000 instead")
+                             "GOMP_SPINCOUNT=3000 instead")
     args = parser.parse_args()
     if args.omp_wait_policy:
         os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy
     else:
-        os.environ["GOMP_SPINCOUNT"] = "1000"
+        os.environ["GOMP_SPINCOUNT"] = "3000"
 
     figures = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_model(),
                "loadavg_start": loadavg(), "args": {k: str(v) for k, v in vars(args).items()}}
@@ -309,7 +309,7 @@ def main():
     rss = f["rss_kib"]
     print(f"""
 Model: random-weight MiniLM-L6 size (hidden 384, 6 layers, 12 heads, FFN 1536), FP32,
-`--compute_threads {args.threads}`, {"OMP_WAIT_POLICY=" + args.omp_wait_policy if args.omp_wait_policy else "GOMP_SPINCOUNT=1000"}; one text per call, 8..64 tokens; {args.clients} closed-loop
+`--compute_threads {args.threads}`, {"OMP_WAIT_POLICY=" + args.omp_wait_policy if args.omp_wait_policy else "GOMP_SPINCOUNT=3000"}; one text per call, 8..64 tokens; {args.clients} closed-loop
 clients; {args.duration:g} s per measurement after {args.warmup:g} s warm-up.
 CPU: {f['cpu']}; load average at start {' '.join(f['loadavg_start'])}, at end
 {' '.join(f['loadavg_end'])} (the 2 cores are shared with other work).

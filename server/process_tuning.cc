@@ -11,29 +11,32 @@
 namespace attnserve::server {
 
 // The compute thread's OpenMP team (see ComputeExecutor) waits between
-// parallel regions as libgomp's wait policy says. Its default spin (3 * 10^5
-// iterations) holds the cores while idle: with other work on the machine (or,
-// before ComputeExecutor, other teams waiting their turn) a 36-token encode
-// took 1156 ms instead of 11 ms on a shared 2-core machine. libgomp reads its
-// wait policy when it loads, before main, so when the operator has set neither
-// OMP_WAIT_POLICY nor GOMP_SPINCOUNT the server re-executes itself once with
-// GOMP_SPINCOUNT=1000: an idle team thread spins briefly (tens of
-// microseconds) and then sleeps. Measured on a 2-core machine, MiniLM-L6, one
-// 16-token text through gRPC (attnbench, 1 client, p50): passive (no spin,
-// every parallel region wakes a sleeping thread) 3.9 ms; GOMP_SPINCOUNT 1000
-// or 10^5 1.6 ms.
-// Issue 13 measured longer spins again (bench/idle_latency.py, RESULTS.md):
-// on a quiet core 10^5 makes calls faster (warm p50 2.2 vs 4.0 ms) but not
-// the calls after an idle gap relative to warm (the slow first calls are the
-// machine's: ONNX Runtime in process shows the same ramp), and with the cores
-// shared with other work it is 3-15x slower (warm p50 41-195 ms with 10^4 or
-// 10^5 vs 7-18 ms with 1000 at load average 8). 1000 stays the default.
+// parallel regions as libgomp's wait policy says: spin GOMP_SPINCOUNT
+// iterations, then sleep in the kernel. libgomp reads the policy when it
+// loads, before main, so when the operator has set neither OMP_WAIT_POLICY nor
+// GOMP_SPINCOUNT the server re-executes itself once with GOMP_SPINCOUNT=3000.
+// - Between requests the team does not spin at all: ComputeExecutor parks it
+//   (core::ParkTeamDuring), so an idle server uses no CPU whatever the spin.
+// - Within one encode (~38 parallel regions for 6 layers) the spin must bridge
+//   the gaps between regions, else the other thread sleeps and is woken at
+//   every region. Measured (bench/encoder_timing, MiniLM-L6, 16 tokens, 2
+//   threads, Xeon under KVM, PAUSE ~10.6 ns): context switches over 300
+//   encodes 8275 with 1000 (~11 us of spin), 210 with 3000, 74 with 10^4;
+//   encode 3.10 vs 1.85 ms. Through gRPC (bench/idle_latency.py) warm p50
+//   2.5 ms with 3000 and parking vs 3.4-4.0 ms with 1000 before.
+// - A longer spin wastes a core whenever another process holds the core the
+//   team is waiting for: libgomp's default (3 * 10^5) made a 36-token encode
+//   take 1156 ms instead of 11 ms on a shared 2-core machine, and 10^4-10^5
+//   were 3-15x slower than 1000 at load average 8. With two CPU-bound
+//   neighbours of equal weight, 3000 + parking and 1000 gave medians of 7.9
+//   and 9.4 ms warm (bench/idle_latency.py under `nice -n -15` with two
+//   `nice -n -15` busy loops): within the noise of that set-up.
 void PreferShortOpenMPSpinning(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr ||
       std::getenv("GOMP_SPINCOUNT") != nullptr) {
     return;
   }
-  setenv("GOMP_SPINCOUNT", "1000", 1);
+  setenv("GOMP_SPINCOUNT", "3000", 1);
   execv("/proc/self/exe", argv);
   // execv returned: keep running with the default policy.
 }

@@ -3,7 +3,7 @@
 
 namespace attnserve::server {
 
-// Re-executes the process with GOMP_SPINCOUNT=1000 unless the operator set
+// Re-executes the process with GOMP_SPINCOUNT=3000 unless the operator set
 // OMP_WAIT_POLICY or GOMP_SPINCOUNT (libgomp reads them before main).
 void PreferShortOpenMPSpinning(char** argv);
 

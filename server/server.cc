@@ -23,6 +23,7 @@
 #include "server/api/v1/proto_convert.h"
 #include "server/infer/attention_work.h"
 #include "server/infer/encode_work.h"
+#include "server/runtime/goaway.h"
 #include "server/runtime/log.h"
 
 namespace attnserve::server {
@@ -42,11 +43,11 @@ absl::Status CheckPositive(const char* flag, int64_t value) {
       absl::StrCat("--", flag, " is ", value, ", expected >= 1"));
 }
 
-// After SIGTERM, the drain waits this long without a new call (clients that
-// health-check have moved to other replicas), at most kClientsLeaveMax, before
-// gRPC sends GOAWAY.
+// After the GOAWAY, the drain waits this long without a new call (every client
+// has read it, and the transport refuses later streams), at most
+// kClientsLeaveMax, before grpc::Server::Shutdown.
 constexpr absl::Duration kClientsQuiet = absl::Milliseconds(100);
-constexpr absl::Duration kClientsLeaveMax = absl::Milliseconds(500);
+constexpr absl::Duration kClientsLeaveMax = absl::Seconds(1);
 
 // Once the calls in flight are done, how long health Watch and reflection
 // streams get before they are cancelled.
@@ -245,16 +246,15 @@ void Server::Wait() {
       signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
       options_.shutdown_grace_ms);
   // Drain, bounded by the grace period:
-  // 1. Health says NOT_SERVING and streams end between messages; unary calls
-  //    are still served, so that clients that do not health-check (an L4
-  //    balancer, a plain round_robin channel) lose nothing while they still
-  //    send here.
-  // 2. Once no call has arrived for kClientsQuiet (clients that health-check
-  //    have gone), at most kClientsLeaveMax: grpc::Server::Shutdown sends
-  //    GOAWAY on every connection and closes the port. Clients open new calls
-  //    on other replicas; calls that raced the GOAWAY are refused by the
-  //    transport and retried there by gRPC itself. Calls in flight finish
-  //    until the grace period ends, then gRPC cancels them.
+  // 1. Health says NOT_SERVING, streams end between messages, the port closes
+  //    and every connection gets GOAWAY (StopListeningAndSendGoaways). Every
+  //    client, health-checking or not, opens its next calls elsewhere; unary
+  //    calls that raced the GOAWAY are served; later ones are refused by the
+  //    transport and retried elsewhere by gRPC itself.
+  // 2. Once no call has arrived for kClientsQuiet, at most kClientsLeaveMax:
+  //    grpc::Server::Shutdown, which cancels any call that still arrives.
+  //    Calls in flight finish until the grace period ends, then gRPC cancels
+  //    them.
   // 3. Once attnserve's own calls are done, what may be left are health Watch
   //    and reflection streams, which never end by themselves: they get
   //    kShutdownTail, then they are cancelled.
@@ -262,8 +262,13 @@ void Server::Wait() {
       absl::Now() + absl::Milliseconds(options_.shutdown_grace_ms);
   gate_.Close();
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
-  gate_.WaitUntilQuiet(kClientsQuiet,
-                       std::min(grace_end, absl::Now() + kClientsLeaveMax));
+  StopListeningAndSendGoaways(*grpc_server_);
+  const absl::Time goaway = absl::Now();
+  const bool quiet = gate_.WaitUntilQuiet(
+      kClientsQuiet, std::min(grace_end, goaway + kClientsLeaveMax));
+  Log("GOAWAY sent; %s after %.0f ms",
+      quiet ? "no new call" : "calls still arriving",
+      absl::ToDoubleMilliseconds(absl::Now() - goaway));
   std::promise<void> stopped_promise;
   std::future<void> stopped = stopped_promise.get_future();
   std::thread stopping([this, grace_end, &stopped_promise] {

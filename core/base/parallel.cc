@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 
 extern "C" {
 // libgomp's ABI (the calls gcc emits for `#pragma omp parallel`).
@@ -31,6 +33,29 @@ void RunChunk(void* arg) {
   if (begin < end) (*job->fn)(begin, end);
 }
 
+struct Park {
+  explicit Park(absl::FunctionRef<void()>* wait) : wait(wait) {}
+  absl::FunctionRef<void()>* wait;
+  std::mutex mu;
+  std::condition_variable released_cv;
+  bool released = false;  // guarded by mu
+};
+
+void RunPark(void* arg) {
+  Park* park = static_cast<Park*>(arg);
+  std::unique_lock<std::mutex> lock(park->mu);
+  if (omp_get_thread_num() != 0) {
+    park->released_cv.wait(lock, [park] { return park->released; });
+    return;
+  }
+  lock.unlock();
+  (*park->wait)();
+  lock.lock();
+  park->released = true;
+  lock.unlock();
+  park->released_cv.notify_all();
+}
+
 }  // namespace
 
 void SetComputeThreads(int n) { omp_set_num_threads(std::max(1, n)); }
@@ -48,6 +73,16 @@ void ParallelFor(int64_t n,
   Job job{n, &fn};
   GOMP_parallel(RunChunk, &job,
                 static_cast<unsigned>(std::min<int64_t>(threads, n)), 0);
+}
+
+void ParkTeamDuring(absl::FunctionRef<void()> wait) {
+  const int threads = omp_get_max_threads();
+  if (threads <= 1) {
+    wait();
+    return;
+  }
+  Park park(&wait);
+  GOMP_parallel(RunPark, &park, static_cast<unsigned>(threads), 0);
 }
 
 }  // namespace attnserve::core

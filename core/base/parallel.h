@@ -23,6 +23,17 @@ int ComputeThreads();
 void ParallelFor(int64_t n,
                  absl::FunctionRef<void(int64_t begin, int64_t end)> fn);
 
+// Runs `wait` on the calling thread while the other threads of its OpenMP
+// team sleep until it returns. Call it where the compute thread waits for its
+// next task: libgomp's threads otherwise wait between parallel regions by
+// spinning for GOMP_SPINCOUNT iterations and then sleeping in the kernel, so
+// a spin long enough to bridge the gaps between the regions of one encode
+// would also spin on through every idle gap between requests. Parked, the
+// team costs no CPU while idle and is woken once per task rather than once
+// per parallel region. Runs `wait` inline when the team has one thread. Not
+// from inside a parallel region.
+void ParkTeamDuring(absl::FunctionRef<void()> wait);
+
 }  // namespace attnserve::core
 
 #endif  // ATTNSERVE_CORE_BASE_PARALLEL_H_

@@ -6,20 +6,6 @@
 
 namespace attnserve::core {
 
-absl::string_view PoolingName(Pooling pooling) {
-  switch (pooling) {
-    case Pooling::kCls:
-      return "CLS";
-    case Pooling::kMean:
-      return "MEAN";
-    case Pooling::kMax:
-      return "MAX";
-    case Pooling::kLast:
-      return "LAST";
-  }
-  return "?";
-}
-
 Tensor Pool(const Tensor& hidden, absl::Span<const int64_t> offsets,
             Pooling pooling) {
   const int64_t width = hidden.dim(1);

@@ -3,16 +3,14 @@
 
 #include <cstdint>
 
-#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/base/tensor.h"
+#include "core/model/pooling_type.h"
 
 namespace attnserve::core {
 
-// Sentence-embedding pooling over a sequence's token states.
-// kLast: the last token of the sequence (decoder embedders).
-enum class Pooling { kCls, kMean, kMax, kLast };
-absl::string_view PoolingName(Pooling pooling);
+// Sentence-embedding pooling over a sequence's token states (Pooling:
+// model/pooling_type.h).
 
 // hidden: [total_tokens, hidden] FP32   offsets: [n_seq + 1]
 // Returns [n_seq, hidden] FP32: the first token (CLS), the mean, the

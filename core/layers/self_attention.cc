@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/attention/attention_list.h"
 #include "core/attention/validate_attention.h"
+#include "core/base/parallel.h"
 #include "core/base/shape_string.h"
 #include "core/base/status_macros.h"
 #include "core/kernels/vector_math.h"
@@ -46,6 +47,22 @@ absl::Status ProjectQkv(const PackedLinear& qkv_linear,
 
 }  // namespace
 
+SelfAttentionHooks RotaryHooks(const RotaryTable& table, int64_t heads,
+                               int64_t head_dim) {
+  SelfAttentionHooks hooks;
+  hooks.rotary = [&table, heads, head_dim](
+                     float* qkv, int64_t rows,
+                     absl::Span<const int32_t> positions) {
+    const int64_t ld = 3 * heads * head_dim;
+    ParallelFor(rows, [&](int64_t begin, int64_t end) {
+      // Q and K heads are adjacent: 2 * heads heads from column 0.
+      table.Apply(qkv + begin * ld, end - begin, ld, 2 * heads, head_dim,
+                  positions.data() + begin);
+    });
+  };
+  return hooks;
+}
+
 absl::Status SelfAttention(const PackedLinear& qkv, const PackedLinear& output,
                            const SelfAttentionHooks& hooks, int64_t layer,
                            const void* input, EncoderBatch* batch, float* out) {
@@ -64,7 +81,9 @@ absl::Status SelfAttention(const PackedLinear& qkv, const PackedLinear& output,
   for (size_t g = 0; g < groups.size(); ++g) {
     AttentionInputs& in = groups[g].inputs;
     in.return_weights = want_weights;
-    if (hooks.score_bias) in.mask = hooks.score_bias(groups[g].length);
+    if (hooks.score_bias) {
+      in.mask = hooks.score_bias(groups[g].length, groups[g].length);
+    }
     chosen[g] =
         &SelectAttentionImplementation(batch->GroupAttention(layer, g), in);
     on_packed_rows = on_packed_rows && chosen[g]->packed_rows() != nullptr &&
@@ -101,6 +120,7 @@ absl::Status SelfAttention(const PackedLinear& qkv, const PackedLinear& output,
 
 absl::StatusOr<AttentionOutputs> MultiHeadAttendLayer(
     const PackedLinear& qkv, const PackedLinear& output, int64_t heads,
+    const SelfAttentionHooks& hooks, int64_t max_positions,
     const MultiHeadAttendInputs& inputs) {
   const int64_t hidden_size = qkv.in_features();
   auto check_states = [&](const Tensor& t, const char* field) -> absl::Status {
@@ -148,6 +168,18 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttendLayer(
     }
   }
 
+  if (hooks.rotary || hooks.score_bias) {
+    // Positions index the hooks' tables.
+    for (const auto& [field, length] :
+         {std::pair{"hidden", seq}, std::pair{"context", context_len}}) {
+      if (length > max_positions) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".shape[1] is ", length, ", expected at most ",
+                         max_positions, " (the model's positions)"));
+      }
+    }
+  }
+
   const int64_t head_dim = hidden_size / heads;
   const int64_t query_rows = batch * seq;
   const int64_t context_rows = batch * context_len;
@@ -169,7 +201,21 @@ absl::StatusOr<AttentionOutputs> MultiHeadAttendLayer(
                               DType::kFP32, context_qkv.raw_data()));
   }
 
+  if (hooks.rotary) {
+    // Each row's position is its index in its sequence.
+    auto rotate = [&](Tensor& rows, int64_t length) {
+      std::vector<int32_t> positions(batch * length);
+      for (size_t r = 0; r < positions.size(); ++r) {
+        positions[r] = int32_t(int64_t(r) % length);
+      }
+      hooks.rotary(rows.data<float>(), batch * length, positions);
+    };
+    rotate(query_qkv, seq);
+    if (!self_attention) rotate(context_qkv, context_len);
+  }
+
   AttentionInputs in;
+  if (hooks.score_bias) in.mask = hooks.score_bias(seq, context_len);
   in.query = Tensor(DType::kFP32, {batch, heads, seq, head_dim});
   in.key = Tensor(DType::kFP32, {batch, heads, context_len, head_dim});
   in.value = Tensor(DType::kFP32, {batch, heads, context_len, head_dim});

@@ -10,6 +10,7 @@
 #include "core/attention/attention.h"
 #include "core/base/tensor.h"
 #include "core/dnnl/packed_linear.h"
+#include "core/kernels/rotary.h"
 #include "core/layers/encoder_batch.h"
 #include "core/model/encoder_model.h"
 
@@ -26,11 +27,20 @@ struct SelfAttentionHooks {
   std::function<void(float* qkv, int64_t rows,
                      absl::Span<const int32_t> positions)>
       rotary;
-  // An additive bias on the attention scores of the sequences of one length
-  // group (MPNet's relative position bias): a mask broadcastable to
-  // [sequences, heads, length, length] FP32 (AttentionInputs::mask).
-  std::function<Tensor(int64_t length)> score_bias;
+  // An additive bias on the attention scores of queries at positions
+  // [0, query_length) against keys at [0, key_length) (MPNet's relative
+  // position bias): a mask broadcastable to
+  // [sequences, heads, query_length, key_length] FP32
+  // (AttentionInputs::mask). Encode asks for each length group's
+  // (length, length).
+  std::function<Tensor(int64_t query_length, int64_t key_length)> score_bias;
 };
+
+// The rotary hook of rotary models (NomicBERT, ModernBERT): `table` rotates
+// the query and key heads (heads of head_dim each) of every row, rows in
+// parallel. The table must outlive the hooks.
+SelfAttentionHooks RotaryHooks(const RotaryTable& table, int64_t heads,
+                               int64_t head_dim);
 
 // A layer's learned attention projections are
 //   qkv: [hidden] -> [3 * hidden], query, key and value fused
@@ -50,11 +60,14 @@ absl::Status SelfAttention(const PackedLinear& qkv, const PackedLinear& output,
                            const void* input, EncoderBatch* batch, float* out);
 
 // MultiHeadAttend (EncoderModel) on one layer's projections: checks hidden,
-// context and lengths (errors name them), projects in FP32, attends with
-// inputs.spec, projects the merged heads. inputs.layer only names the layer in
-// errors; the caller checked it.
+// context and lengths (errors name them), projects in FP32, applies the
+// hooks as Encode does (positions: each row's index in its sequence of hidden
+// or context, which with hooks may hold at most max_positions rows), attends
+// with inputs.spec, projects the merged heads. inputs.layer only names the
+// layer in errors; the caller checked it.
 absl::StatusOr<AttentionOutputs> MultiHeadAttendLayer(
     const PackedLinear& qkv, const PackedLinear& output, int64_t heads,
+    const SelfAttentionHooks& hooks, int64_t max_positions,
     const MultiHeadAttendInputs& inputs);
 
 }  // namespace attnserve::core

@@ -9,8 +9,8 @@
 #include "absl/status/statusor.h"
 #include "core/attention/attention.h"
 #include "core/base/tensor.h"
-#include "core/layers/pooling.h"
 #include "core/model/packed_batch.h"
+#include "core/model/pooling_type.h"
 
 namespace attnserve::core {
 

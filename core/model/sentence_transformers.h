@@ -8,8 +8,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/layers/pooling.h"
 #include "core/model/encoder_model.h"
+#include "core/model/pooling_type.h"
 
 namespace attnserve::core {
 

@@ -32,6 +32,8 @@ ShutdownGate::Entry ShutdownGate::Enter(bool refuse_when_closed) {
 void ShutdownGate::Close() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
+  // The quiet period runs from here: calls already on the wire land in it.
+  last_arrival_ = absl::Now();
 }
 
 bool ShutdownGate::closed() {

@@ -11,12 +11,11 @@ namespace attnserve::server {
 
 // What the drain needs to know about the calls: handlers hold a
 // ShutdownGate::Entry for their whole call. Once Close() is called (SIGTERM),
-// unary calls are still admitted: a client that does not health-check keeps
-// sending here until gRPC's GOAWAY tells it to go, and a refusal would fail
-// its call. Streams are refused, and open ones end between messages
-// (closed()), so that they do not hold the drain open. WaitUntilQuiet()
-// returns once no call is inside and none has arrived for a while: the
-// clients that health-check have moved to other replicas.
+// unary calls are still admitted: they raced the GOAWAY the drain sends (a
+// client sends here until it has read it), and a refusal would fail them.
+// Streams are refused, and open ones end between messages (closed()), so that
+// they do not hold the drain open. WaitUntilQuiet() returns once no call is
+// inside and none has arrived for a while: every client has read the GOAWAY.
 class ShutdownGate {
  public:
   // Moves only; `open()` is false when the gate refused the stream.
@@ -43,8 +42,8 @@ class ShutdownGate {
   // True once Close() was called. Streams check it between messages.
   bool closed();
   // Waits until no entry is inside and, after Close(), no call has arrived
-  // (admitted or refused) for `quiet`; true when that happened before
-  // `deadline`.
+  // (admitted or refused) for `quiet`, counted from Close() or the last
+  // arrival; true when that happened before `deadline`.
   bool WaitUntilQuiet(absl::Duration quiet, absl::Time deadline);
 
  private:

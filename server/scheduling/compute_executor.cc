@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/base/parallel.h"
+
 namespace attnserve::server {
 
 ComputeExecutor::ComputeExecutor(std::function<void()> init, IdleTask idle)
@@ -33,17 +35,24 @@ void ComputeExecutor::Loop() {
   auto has_work = [&] { return stop_ || !tasks_.empty(); };
   bool idle_due = false;  // a task ran since the idle task last did
   while (true) {
-    if (idle_due && idle_.run && idle_.after != absl::InfiniteDuration()) {
-      if (!queued_.wait_for(lock, absl::ToChronoMilliseconds(idle_.after),
-                            has_work)) {
+    if (!has_work()) {
+      bool went_idle = false;
+      // The OpenMP team sleeps while this thread waits (see ParkTeamDuring).
+      core::ParkTeamDuring([&] {
+        if (idle_due && idle_.run && idle_.after != absl::InfiniteDuration()) {
+          went_idle = !queued_.wait_for(
+              lock, absl::ToChronoMilliseconds(idle_.after), has_work);
+        } else {
+          queued_.wait(lock, has_work);
+        }
+      });
+      if (went_idle) {
         lock.unlock();
         idle_.run();
         lock.lock();
         idle_due = false;
         continue;
       }
-    } else {
-      queued_.wait(lock, has_work);
     }
     if (tasks_.empty()) return;  // stop_, nothing left
     idle_due = true;

@@ -1,10 +1,12 @@
 """Checks the Dockerfile without a docker engine.
 
 - Every COPY source of the build context exists and is not excluded by .dockerignore; the
-  build stage copies every directory the top-level CMakeLists.txt adds.
-- The build stage runs the same install script and build command as CI (./dev).
+  build stage copies every directory the top-level CMakeLists.txt always adds.
+- The build stage installs only deploy/install-deps.sh's build set and builds only the
+  binaries the runtime stage ships (no tests, benchmarks or fuzzers); the sets of
+  install-deps.sh are disjoint and `all` is their union.
 - Every binary copied into the runtime stage exists in build/bin, and every Debian package
-  its shared libraries come from (ldd + dpkg -S) is in deploy/runtime-packages.txt, unless
+  its shared libraries come from (ldd + dpkg -S) is in install-deps.sh's runtime set, unless
   debian:12-slim already has it. debian:12-slim is Debian's minbase: the Essential packages
   plus apt, and their Depends/Pre-Depends closure, which this test computes with
   `apt-cache depends --recurse` (it holds libc6, libgcc-s1, libstdc++6, zlib1g, ...).
@@ -181,14 +183,11 @@ def base_image_packages():
     return {line.split(":")[0] for line in run.stdout.splitlines() if not line.startswith(" ")}
 
 
-def runtime_package_list():
-    packages = []
-    with open(lib.source_path("deploy", "runtime-packages.txt")) as f:
-        for line in f:
-            name = line.split("#", 1)[0].strip()
-            if name:
-                packages.append(name)
-    return packages
+def package_set(name):
+    """`deploy/install-deps.sh --list NAME`: the packages of one set."""
+    run = subprocess.run([lib.source_path("deploy", "install-deps.sh"), "--list", name],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return run.stdout.split()
 
 
 class DockerfileTest(unittest.TestCase):
@@ -234,15 +233,36 @@ class DockerfileTest(unittest.TestCase):
             _, sources, _ = parse_copy(arg)
             copied.update(os.path.normpath(s) for s in sources)
         with open(lib.source_path("CMakeLists.txt")) as f:
-            subdirs = re.findall(r"^\s*add_subdirectory\((\w+)", f.read(), re.M)
+            # Unindented: added whatever the options (tests and bench are behind options).
+            subdirs = re.findall(r"^add_subdirectory\((\w+)", f.read(), re.M)
         self.assertTrue(subdirs)
-        for subdir in subdirs + ["CMakeLists.txt", "dev", "deploy/install-deps.sh"]:
+        for subdir in subdirs + ["CMakeLists.txt", "deploy/install-deps.sh"]:
             self.assertIn(subdir, copied, f"the build stage does not COPY {subdir}")
 
-    def test_build_stage_runs_the_ci_scripts(self):
+    def test_build_stage_installs_and_builds_only_what_it_ships(self):
         runs = self.build.all("RUN")
-        self.assertIn("deploy/install-deps.sh", runs)
-        self.assertIn("./dev build", runs)
+        self.assertIn("deploy/install-deps.sh build", runs)
+        builds = [run for run in runs if "cmake --build" in run]
+        self.assertEqual(len(builds), 1, runs)
+        for option in ("-DATTNSERVE_BUILD_TESTS=OFF", "-DATTNSERVE_BUILD_BENCH=OFF",
+                       "-DCMAKE_BUILD_TYPE=Release"):
+            self.assertIn(option, builds[0])
+        targets = re.search(r"--target ([\w ]+)", builds[0]).group(1).split()
+        self.assertEqual(sorted(targets), sorted(self.runtime_binaries()))
+
+    def test_package_sets(self):
+        sets = {name: package_set(name) for name in ("build", "runtime", "test", "image")}
+        for name, packages in sets.items():
+            self.assertTrue(packages, name)
+            self.assertEqual(len(packages), len(set(packages)), f"{name}: a package twice")
+        names = list(sets)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                self.assertFalse(set(sets[a]) & set(sets[b]), f"in both {a} and {b}")
+        self.assertEqual(package_set("all"), sets["build"] + sets["runtime"] + sets["test"])
+        # The image's build stage gets no test peer (torch and friends are the test set's).
+        for package in ("python3-torch", "libgtest-dev", "clang", "prometheus"):
+            self.assertIn(package, sets["test"])
 
     def runtime_binaries(self):
         """{name in /usr/local/bin: path in build/bin} of COPY --from=build."""
@@ -266,7 +286,7 @@ class DockerfileTest(unittest.TestCase):
             self.assertTrue(os.access(path, os.X_OK), f"{name}: {path} is not built")
 
     def test_runtime_packages_cover_linked_libraries(self):
-        listed = runtime_package_list()
+        listed = package_set("runtime")
         self.assertEqual(len(listed), len(set(listed)), "a package is listed twice")
         base = base_image_packages()
         for package in ("libc6", "libgcc-s1", "libstdc++6"):
@@ -279,7 +299,7 @@ class DockerfileTest(unittest.TestCase):
                 if package not in base:
                     needed.setdefault(package, []).append(f"{name}: {library}")
         missing = {p: why for p, why in needed.items() if p not in listed}
-        self.assertFalse(missing, "packages linked but not in deploy/runtime-packages.txt: "
+        self.assertFalse(missing, "packages linked but not in install-deps.sh's runtime set: "
                          + json.dumps(missing, indent=1))
         shown = subprocess.run(["apt-cache", "show", "--no-all-versions"] + listed,
                                capture_output=True, text=True)
@@ -287,15 +307,20 @@ class DockerfileTest(unittest.TestCase):
         self.assertEqual(set(listed) - known, set(), "not Debian packages")
         unused = sorted(set(listed) - set(needed))
         if unused:
-            print(f"note: listed in deploy/runtime-packages.txt but linked by no shipped "
+            print(f"note: in install-deps.sh's runtime set but linked by no shipped "
                   f"binary yet: {' '.join(unused)}")
 
-    def test_runtime_stage_installs_the_package_list(self):
-        self.assertIn("deploy/runtime-packages.txt", " ".join(self.runtime.all("COPY")))
+    def test_runtime_stage_installs_the_runtime_set(self):
+        self.assertIn("deploy/install-deps.sh", " ".join(self.runtime.all("COPY")))
         runs = " ".join(self.runtime.all("RUN"))
-        self.assertIn("runtime-packages.txt", runs)
-        self.assertIn("--no-install-recommends", runs)
+        self.assertIn("install-deps.sh runtime", runs)
+        self.assertIn("apt-get clean", runs)
         self.assertIn("rm -rf /var/lib/apt/lists/*", runs)
+        with open(lib.source_path("deploy", "install-deps.sh")) as f:
+            installs = [line for line in f if "apt-get install" in line]
+        self.assertTrue(installs)
+        for line in installs:
+            self.assertIn("--no-install-recommends", line)
 
     def test_runtime_user_is_not_root(self):
         users = self.runtime.all("USER")

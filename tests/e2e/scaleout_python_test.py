@@ -140,26 +140,22 @@ class ScaleOutTest(unittest.TestCase):
         finally:
             plain.stop()
             health.stop()
+        goaway = [line.strip() for line in drain_log.splitlines() if "GOAWAY" in line]
         print(f"\n  shares before SIGTERM {spread}; replica 0 exit {exit_code} "
-              f"{exit_s:.2f} s after SIGTERM; restarted replica's first call after "
+              f"{exit_s:.2f} s after SIGTERM ({goaway}); restarted replica's first call after "
               f"{traffic_after_s:.2f} s; shares after restart {respread}; plain channel "
-              f"{dict(plain.codes)}; health-checking channel {dict(health.codes)}",
-              file=sys.stderr)
+              f"{dict(plain.codes)} {plain.errors}; health-checking channel "
+              f"{dict(health.codes)} {health.errors}", file=sys.stderr)
         self.assert_even(spread)
         self.assertEqual(exit_code, 0, drain_log)
         self.assertLess(exit_s, 3 * SLOWDOWN, drain_log)
         self.assertLess(traffic_after_s, 5 * SLOWDOWN)
         self.assert_even(respread)
-        # Clients that health-check have left before the GOAWAY: nothing fails.
+        # Neither kind of client loses a call: both read the GOAWAY the drain sends first
+        # (before grpc::Server::Shutdown, which cancels calls that still arrive), calls
+        # that raced it are served and later ones are retried on the other replicas.
         self.assertEqual(health.errors, [])
-        # The plain channel is never refused (no UNAVAILABLE: it is served until the GOAWAY
-        # and then goes elsewhere). What gRPC 1.51 itself cancels as Shutdown starts (calls
-        # that reach the server between its shutdown and the client reading the GOAWAY,
-        # which only a health-checking client avoids) fails with CANCELLED: measured
-        # 0-4 of ~5000 calls.
-        self.assertEqual([e for e in plain.errors if not e.startswith("CANCELLED")], [])
-        self.assertLessEqual(len(plain.errors), 0.002 * sum(plain.codes.values()),
-                             plain.errors)
+        self.assertEqual(plain.errors, [])
         self.assertGreater(plain.codes["OK"], 0)
         self.assertGreater(health.codes["OK"], 0)
 

@@ -11,22 +11,12 @@
 #include "core/base/tensor.h"
 #include "core/dnnl/packed_linear.h"
 #include "core/io/weight_source.h"
-#include "core/layers/pooling.h"
+#include "core/layers/layer_weights.h"
 #include "core/model/encoder_model.h"
+#include "core/model/pooling_type.h"
 #include "core/models/bert/bert_config.h"
 
 namespace attnserve::core {
-
-struct BertLayerWeights {
-  PackedLinear qkv;  // [hidden] -> [3 * hidden]: query, key, value fused
-  PackedLinear attention_output;  // [hidden] -> [hidden]
-  Tensor attention_norm_gamma;    // [hidden]
-  Tensor attention_norm_beta;     // [hidden]
-  PackedLinear intermediate;      // [hidden] -> [intermediate]
-  PackedLinear output;            // [intermediate] -> [hidden]
-  Tensor output_norm_gamma;       // [hidden]
-  Tensor output_norm_beta;        // [hidden]
-};
 
 struct BertWeights {
   Tensor word_embeddings;        // [vocab, hidden] FP32
@@ -34,7 +24,8 @@ struct BertWeights {
   Tensor token_type_embeddings;  // [type_vocab, hidden] FP32
   Tensor embeddings_norm_gamma;  // [hidden]
   Tensor embeddings_norm_beta;   // [hidden]
-  std::vector<BertLayerWeights> layers;
+  // attention_norm: attention.output.LayerNorm; mlp_norm: output.LayerNorm.
+  std::vector<EncoderLayerWeights> layers;
 };
 
 // A loaded BERT-family encoder (Hugging Face BertModel): learned absolute

@@ -8,8 +8,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/base/tensor.h"
-#include "core/dnnl/packed_linear.h"
 #include "core/kernels/rotary.h"
+#include "core/layers/layer_weights.h"
+#include "core/layers/self_attention.h"
 #include "core/model/encoder_model.h"
 #include "core/models/modern_bert/modern_bert_config.h"
 
@@ -27,31 +28,28 @@ namespace attnserve::core {
 //   LOCAL scope)
 // - GeGLU: input, gate = Wi(x).chunk(2); Wo(gelu(input) * gate)
 // - no biases and bias-free LayerNorms unless the config says so
-struct ModernBertLayer {
-  Tensor attn_norm_gamma, attn_norm_beta;  // [hidden]; empty in layer 0
-  PackedLinear qkv;                        // Wqkv: [hidden] -> [3 * hidden]
-  PackedLinear attn_out;                   // attn.Wo
-  Tensor mlp_norm_gamma, mlp_norm_beta;    // [hidden]; beta empty: no bias
-  PackedLinear mlp_in;                     // Wi: [hidden] -> [2 * inner]
-  PackedLinear mlp_out;                    // mlp.Wo: [inner] -> [hidden]
-};
-
 struct ModernBertModel : EncoderModel {
   ModernBertConfig config;
   Tensor tok_embeddings;  // [vocab, hidden]
-  Tensor embeddings_norm_gamma, embeddings_norm_beta;
-  std::vector<ModernBertLayer> layers;
-  Tensor final_norm_gamma, final_norm_beta;
+  NormWeights embeddings_norm;
+  // attn.Wqkv, attn.Wo; attention_norm: attn_norm (empty in layer 0);
+  // mlp_up: mlp.Wi ([2 * inner, hidden]); mlp_down: mlp.Wo; mlp_norm:
+  // mlp_norm. Norm betas and biases only where the config says.
+  std::vector<EncoderLayerWeights> layers;
+  NormWeights final_norm;
   std::unique_ptr<RotaryTable> global_rotary, local_rotary;
   ModelInfo model_info;
 
   ModelInfo info() const override { return model_info; }
   absl::StatusOr<EncoderOutput> Encode(
       const PackedBatch& batch, const EncodeOptions& options) const override;
-  // The layer's projections around core::Attend with inputs.spec; no rotary
-  // (the caller's hidden states carry no positions).
+  // The layer's projections around core::Attend with inputs.spec (not the
+  // layer's local window: the request's spec), rotary with the layer's theta
+  // at the rows' positions (their indices).
   absl::StatusOr<AttentionOutputs> MultiHeadAttend(
       const MultiHeadAttendInputs& inputs) const override;
+  // Each layer's hooks: rotary with the global or the local table.
+  std::vector<SelfAttentionHooks> Hooks() const;
 };
 
 // The loader of model_type "modernbert" (load_model.h): config.json,

@@ -2,20 +2,44 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
-#include "core/kernels/layer_norm.h"
 #include "core/kernels/relative_position.h"
 #include "core/layers/embeddings.h"
 #include "core/layers/encoder_batch.h"
-#include "core/layers/feed_forward.h"
-#include "core/layers/self_attention.h"
+#include "core/layers/encoder_layer.h"
 #include "core/model/model_files.h"
 #include "core/model/sentence_transformers.h"
 
 namespace attnserve::core {
+
+SelfAttentionHooks MpnetModel::Hooks() const {
+  // The bias of each length pair, [1, heads, queries, keys], made once per
+  // call and shared by the layers: query i against key j reads offset
+  // j - i of bias_by_offset.
+  const int64_t heads = config.num_heads, max_length = config.max_length();
+  auto made = std::make_shared<std::map<std::pair<int64_t, int64_t>, Tensor>>();
+  SelfAttentionHooks hooks;
+  hooks.score_bias = [this, heads, max_length, made](int64_t queries,
+                                                     int64_t keys) {
+    Tensor& bias = (*made)[{queries, keys}];
+    if (!bias.empty()) return bias;
+    bias = Tensor(DType::kFP32, {1, heads, queries, keys});
+    const int64_t span = 2 * max_length - 1;
+    for (int64_t h = 0; h < heads; ++h) {
+      for (int64_t i = 0; i < queries; ++i) {
+        std::memcpy(bias.data<float>() + (h * queries + i) * keys,
+                    bias_by_offset.data() + h * span + (max_length - 1 - i),
+                    keys * sizeof(float));
+      }
+    }
+    return bias;
+  };
+  return hooks;
+}
 
 absl::StatusOr<EncoderOutput> MpnetModel::Encode(
     const PackedBatch& batch, const EncodeOptions& options) const {
@@ -35,83 +59,24 @@ absl::StatusOr<EncoderOutput> MpnetModel::Encode(
   EmbedTokens(word_embeddings, position_embeddings,
               MpnetConfig::kPositionOffset, Tensor(), embeddings_norm_gamma,
               embeddings_norm_beta, c.layer_norm_eps, run.get());
-  // The bias of each length group, [1, heads, length, length], made once per
-  // call and shared by the layers.
-  const int64_t heads = c.num_heads, max_length = c.max_length();
-  std::map<int64_t, Tensor> bias_of_length;
-  SelfAttentionHooks hooks;
-  hooks.score_bias = [&](int64_t length) {
-    Tensor& bias = bias_of_length[length];
-    if (!bias.empty()) return bias;
-    bias = Tensor(DType::kFP32, {1, heads, length, length});
-    const int64_t span = 2 * max_length - 1;
-    for (int64_t h = 0; h < heads; ++h) {
-      for (int64_t i = 0; i < length; ++i) {
-        std::memcpy(bias.data<float>() + (h * length + i) * length,
-                    bias_by_offset.data() + h * span + (max_length - 1 - i),
-                    length * sizeof(float));
-      }
-    }
-    return bias;
-  };
-  const LinearActivation activation = c.activation == GluActivation::kGeluErf
-                                          ? LinearActivation::kGeluErf
-                                          : LinearActivation::kGeluTanh;
-  const int64_t tokens = run->tokens(), hidden = c.hidden_size;
-  const float eps = c.layer_norm_eps;
+  const SelfAttentionHooks hooks = Hooks();
+  FeedForwardKind mlp;
+  mlp.activation = c.activation == GluActivation::kGeluErf
+                       ? LinearActivation::kGeluErf
+                       : LinearActivation::kGeluTanh;
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    const MpnetLayer& layer = layers[l];
-    RETURN_IF_ERROR(
-        SelfAttention(layer.qkv, layer.attn_out, hooks, l,
-                      run->AsInput(run->states(), run->states_bf16()),
-                      run.get(), run->projected()));
-    AddLayerNorm(run->projected(), run->states(),
-                 layer.attn_norm_gamma.data<float>(),
-                 layer.attn_norm_beta.data<float>(), eps, tokens, hidden,
-                 run->attended(), run->attended_bf16());
-    RETURN_IF_ERROR(
-        FeedForward(layer.intermediate, layer.output, activation,
-                    run->AsInput(run->attended(), run->attended_bf16()),
-                    run.get(), run->projected()));
-    const bool last = l + 1 == c.num_layers;
-    AddLayerNorm(run->projected(), run->attended(),
-                 layer.output_norm_gamma.data<float>(),
-                 layer.output_norm_beta.data<float>(), eps, tokens, hidden,
-                 last ? run->output() : run->states(),
-                 last ? nullptr : run->states_bf16());
+    RETURN_IF_ERROR(PostLnEncoderLayer(layers[l], mlp, hooks, c.layer_norm_eps,
+                                       l, l + 1 == c.num_layers, run.get()));
   }
   return run->TakeOutput();
 }
 
 absl::StatusOr<AttentionOutputs> MpnetModel::MultiHeadAttend(
     const MultiHeadAttendInputs& inputs) const {
-  if (inputs.layer < 0 || inputs.layer >= config.num_layers) {
-    return absl::InvalidArgumentError(absl::StrCat("layer is ", inputs.layer,
-                                                   ", expected a layer in [0, ",
-                                                   config.num_layers, ")"));
-  }
-  const MpnetLayer& layer = layers[inputs.layer];
-  return MultiHeadAttendLayer(layer.qkv, layer.attn_out, config.num_heads,
-                              inputs);
+  const SelfAttentionHooks hooks = Hooks();
+  return MultiHeadAttendEncoderLayer(layers, config.num_heads, {&hooks, 1},
+                                     config.max_length(), inputs);
 }
-
-namespace {
-
-// Concatenates FP32 tensors along axis 0.
-Tensor ConcatRows(const std::vector<Tensor>& parts) {
-  std::vector<int64_t> shape(parts[0].shape().begin(), parts[0].shape().end());
-  shape[0] = 0;
-  for (const Tensor& p : parts) shape[0] += p.dim(0);
-  Tensor out(DType::kFP32, shape);
-  float* dst = out.data<float>();
-  for (const Tensor& p : parts) {
-    std::memcpy(dst, p.data<float>(), p.num_bytes());
-    dst += p.num_elements();
-  }
-  return out;
-}
-
-}  // namespace
 
 absl::StatusOr<std::shared_ptr<const EncoderModel>> LoadMpnetModel(
     const std::string& dir, absl::string_view config_json) {
@@ -123,12 +88,6 @@ absl::StatusOr<std::shared_ptr<const EncoderModel>> LoadMpnetModel(
       std::unique_ptr<SafetensorsWeightSource> source,
       OpenModelWeights(dir, "embeddings.word_embeddings.weight", {"mpnet."}));
   const int64_t hidden = c.hidden_size, inner = c.intermediate_size;
-  auto linear = [&](const std::string& name, int64_t out,
-                    int64_t in) -> absl::StatusOr<PackedLinear> {
-    ASSIGN_OR_RETURN(Tensor weight, source->Get(name + ".weight", {out, in}));
-    ASSIGN_OR_RETURN(Tensor bias, source->Get(name + ".bias", {out}));
-    return PackedLinear::Create(weight, bias);
-  };
   ASSIGN_OR_RETURN(
       model->word_embeddings,
       source->Get("embeddings.word_embeddings.weight", {c.vocab_size, hidden}));
@@ -141,30 +100,22 @@ absl::StatusOr<std::shared_ptr<const EncoderModel>> LoadMpnetModel(
                    source->Get("embeddings.LayerNorm.bias", {hidden}));
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = absl::StrCat("encoder.layer.", l, ".");
-    MpnetLayer layer;
-    std::vector<Tensor> weights(3), biases(3);
-    const char* names[3] = {"q", "k", "v"};
-    for (int j = 0; j < 3; ++j) {
-      const std::string name = absl::StrCat(p, "attention.attn.", names[j]);
-      ASSIGN_OR_RETURN(weights[j],
-                       source->Get(name + ".weight", {hidden, hidden}));
-      ASSIGN_OR_RETURN(biases[j], source->Get(name + ".bias", {hidden}));
-    }
-    ASSIGN_OR_RETURN(layer.qkv, PackedLinear::Create(ConcatRows(weights),
-                                                     ConcatRows(biases)));
-    ASSIGN_OR_RETURN(layer.attn_out,
-                     linear(p + "attention.attn.o", hidden, hidden));
-    ASSIGN_OR_RETURN(layer.attn_norm_gamma,
-                     source->Get(p + "attention.LayerNorm.weight", {hidden}));
-    ASSIGN_OR_RETURN(layer.attn_norm_beta,
-                     source->Get(p + "attention.LayerNorm.bias", {hidden}));
-    ASSIGN_OR_RETURN(layer.intermediate,
-                     linear(p + "intermediate.dense", inner, hidden));
-    ASSIGN_OR_RETURN(layer.output, linear(p + "output.dense", hidden, inner));
-    ASSIGN_OR_RETURN(layer.output_norm_gamma,
-                     source->Get(p + "output.LayerNorm.weight", {hidden}));
-    ASSIGN_OR_RETURN(layer.output_norm_beta,
-                     source->Get(p + "output.LayerNorm.bias", {hidden}));
+    const std::string attn = p + "attention.attn.";
+    EncoderLayerWeights layer;
+    ASSIGN_OR_RETURN(
+        layer.qkv,
+        LoadStackedLinear(*source, {attn + "q", attn + "k", attn + "v"}, hidden,
+                          hidden));
+    ASSIGN_OR_RETURN(layer.attention_output,
+                     LoadLinear(*source, attn + "o", hidden, hidden));
+    ASSIGN_OR_RETURN(layer.attention_norm,
+                     LoadNorm(*source, p + "attention.LayerNorm", hidden));
+    ASSIGN_OR_RETURN(layer.mlp_up, LoadLinear(*source, p + "intermediate.dense",
+                                              inner, hidden));
+    ASSIGN_OR_RETURN(layer.mlp_down,
+                     LoadLinear(*source, p + "output.dense", hidden, inner));
+    ASSIGN_OR_RETURN(layer.mlp_norm,
+                     LoadNorm(*source, p + "output.LayerNorm", hidden));
     model->layers.push_back(std::move(layer));
   }
   ASSIGN_OR_RETURN(

@@ -8,7 +8,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/base/tensor.h"
-#include "core/dnnl/packed_linear.h"
+#include "core/layers/layer_weights.h"
+#include "core/layers/self_attention.h"
 #include "core/model/encoder_model.h"
 #include "core/models/mpnet/mpnet_config.h"
 
@@ -23,19 +24,13 @@ namespace attnserve::core {
 //   by every layer: scores = q.k / sqrt(d) + bias[h, bucket(j - i)]
 // - tensor names: attention.attn.{q,k,v,o}, attention.LayerNorm
 // The layers are BERT's otherwise (post-LN, GELU feed-forward).
-struct MpnetLayer {
-  PackedLinear qkv;       // q, k, v fused: [hidden] -> [3 * hidden]
-  PackedLinear attn_out;  // o
-  Tensor attn_norm_gamma, attn_norm_beta;
-  PackedLinear intermediate, output;
-  Tensor output_norm_gamma, output_norm_beta;
-};
-
 struct MpnetModel : EncoderModel {
   MpnetConfig config;
   Tensor word_embeddings, position_embeddings;
   Tensor embeddings_norm_gamma, embeddings_norm_beta;
-  std::vector<MpnetLayer> layers;
+  // attention.attn.{q,k,v,o}; attention_norm: attention.LayerNorm;
+  // mlp_norm: output.LayerNorm.
+  std::vector<EncoderLayerWeights> layers;
   // [heads, 2 * max_length - 1]: the bias of each key - query offset
   // (RelativePositionBiasByOffset).
   std::vector<float> bias_by_offset;
@@ -44,10 +39,13 @@ struct MpnetModel : EncoderModel {
   ModelInfo info() const override { return model_info; }
   absl::StatusOr<EncoderOutput> Encode(
       const PackedBatch& batch, const EncodeOptions& options) const override;
-  // The layer's projections around core::Attend with inputs.spec; no
-  // position bias (the caller's hidden states carry no positions).
+  // The layer's projections around core::Attend with inputs.spec and the
+  // relative position bias of the rows' positions (their indices).
   absl::StatusOr<AttentionOutputs> MultiHeadAttend(
       const MultiHeadAttendInputs& inputs) const override;
+  // The relative position bias hook of Encode and MultiHeadAttend (a new
+  // one per call: it keeps the bias of each length it was asked for).
+  SelfAttentionHooks Hooks() const;
 };
 
 // The loader of model_type "mpnet": config.json, model.safetensors (names

@@ -8,8 +8,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/base/tensor.h"
-#include "core/dnnl/packed_linear.h"
 #include "core/kernels/rotary.h"
+#include "core/layers/layer_weights.h"
 #include "core/model/encoder_model.h"
 #include "core/models/nomic_bert/nomic_bert_config.h"
 
@@ -25,28 +25,22 @@ namespace attnserve::core {
 //   rounded up to a multiple of 256; or fc2(gelu(fc1(x)))
 // - biases only where qkv_proj_bias / mlp_fc1_bias / mlp_fc2_bias say
 // - post-LN as BERT: x = norm1(x + attn(x)); x = norm2(x + mlp(x))
-struct NomicBertLayer {
-  PackedLinear qkv;       // attn.Wqkv: [hidden] -> [3 * hidden]
-  PackedLinear attn_out;  // attn.out_proj
-  Tensor norm1_gamma, norm1_beta;
-  PackedLinear mlp_in;   // fc11 | fc12: [hidden] -> [2 * inner]; or fc1
-  PackedLinear mlp_out;  // fc2: [inner] -> [hidden]
-  Tensor norm2_gamma, norm2_beta;
-};
-
 struct NomicBertModel : EncoderModel {
   NomicBertConfig config;
   Tensor word_embeddings;        // [vocab (rounded), hidden]
   Tensor token_type_embeddings;  // [type_vocab, hidden]; empty: no types
   Tensor emb_ln_gamma, emb_ln_beta;
-  std::vector<NomicBertLayer> layers;
+  // attn.Wqkv, attn.out_proj; attention_norm: norm1; mlp_up: fc11 | fc12
+  // stacked ([2 * inner, hidden]) or fc1; mlp_down: fc2; mlp_norm: norm2.
+  std::vector<EncoderLayerWeights> layers;
   std::unique_ptr<RotaryTable> rotary;
   ModelInfo model_info;
 
   ModelInfo info() const override { return model_info; }
   absl::StatusOr<EncoderOutput> Encode(
       const PackedBatch& batch, const EncodeOptions& options) const override;
-  // The layer's projections around core::Attend with inputs.spec; no rotary.
+  // The layer's projections around core::Attend with inputs.spec, rotary
+  // at the rows' positions (their indices).
   absl::StatusOr<AttentionOutputs> MultiHeadAttend(
       const MultiHeadAttendInputs& inputs) const override;
 };

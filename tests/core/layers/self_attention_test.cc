@@ -54,7 +54,7 @@ class SelfAttentionTest : public ::testing::Test {
       b.states()[i] = std::sin(0.37f * float(i));
       if (b.bf16()) b.states_bf16()[i] = FloatToBF16(b.states()[i]);
     }
-    const BertLayerWeights& layer = model_->weights.layers[0];
+    const EncoderLayerWeights& layer = model_->weights.layers[0];
     absl::Status s = SelfAttention(layer.qkv, layer.attention_output, hooks, 0,
                                    b.AsInput(b.states(), b.states_bf16()), &b,
                                    b.projected());
@@ -77,7 +77,8 @@ TEST_F(SelfAttentionTest, ScoreBiasHookAddsToTheScores) {
   options.attention_layers = {0};
   SelfAttentionHooks causal_bias;
   const int64_t heads = dims_.num_heads;
-  causal_bias.score_bias = [&](int64_t length) {
+  causal_bias.score_bias = [&](int64_t length, int64_t keys) {
+    EXPECT_EQ(keys, length);
     Tensor mask = Tensor::Zeros(DType::kFP32, {1, heads, length, length});
     for (int64_t h = 0; h < heads; ++h) {
       for (int64_t i = 0; i < length; ++i) {

@@ -34,7 +34,20 @@ TEST(ShutdownGateTest, ClosedGateAdmitsCallsRefusesStreamsAndWaitsForEntries) {
 TEST(ShutdownGateTest, EmptyGateIsEmptyAtOnce) {
   ShutdownGate gate;
   gate.Close();
-  EXPECT_TRUE(gate.WaitUntilQuiet(absl::Hours(1), absl::InfinitePast()));
+  EXPECT_TRUE(gate.WaitUntilQuiet(absl::ZeroDuration(), absl::InfinitePast()));
+}
+
+// Calls the clients sent before they read the GOAWAY can arrive just after
+// Close(): with no arrival at all, the quiet period still runs from Close().
+TEST(ShutdownGateTest, QuietPeriodCountsFromClose) {
+  ShutdownGate gate;
+  gate.Close();
+  const absl::Time closed = absl::Now();
+  EXPECT_FALSE(gate.WaitUntilQuiet(absl::Hours(1),
+                                   absl::Now() + absl::Milliseconds(10)));
+  EXPECT_TRUE(
+      gate.WaitUntilQuiet(absl::Milliseconds(50), absl::InfiniteFuture()));
+  EXPECT_GE(absl::Now() - closed, absl::Milliseconds(50));
 }
 
 TEST(ShutdownGateTest, WaitsUntilNoCallHasArrivedForTheQuietPeriod) {

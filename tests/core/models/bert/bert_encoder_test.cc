@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/io/safetensors.h"
+#include "core/layers/pooling.h"
 #include "core/model/encoder_model.h"
 #include "core/models/bert/bert_model.h"
 #include "core/models/demo/demo_model.h"

@@ -86,7 +86,7 @@ TEST_F(BertModelTest, LoadsSentenceTransformersLayoutWithBareNames) {
   ASSERT_EQ(m.weights.layers.size(), 2u);
   EXPECT_EQ(m.weights.layers[0].qkv.in_features(), 32);
   EXPECT_EQ(m.weights.layers[0].qkv.out_features(), 96);
-  EXPECT_EQ(m.weights.layers[1].intermediate.out_features(), 64);
+  EXPECT_EQ(m.weights.layers[1].mlp_up.out_features(), 64);
   EXPECT_EQ(m.weights.word_embeddings.dim(0), m.config.vocab_size);
 }
 

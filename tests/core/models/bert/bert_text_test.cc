@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/layers/pooling.h"
 #include "core/model/encoder_model.h"
 #include "core/models/bert/bert_model.h"
 #include "core/models/demo/demo_model.h"

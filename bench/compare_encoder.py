@@ -3,7 +3,7 @@
 
 Run with Debian's interpreter, after `./dev build`:
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/compare_encoder.py [--reps 10] [--rounds 3]
-      [--only 8x128,...] [--models bert-base,modernbert-base,...] [--long]
+      [--only 8x128,...] [--models bert-base,modernbert-base,...] [--long] [--peers torch,ort]
 Every peer gets the same weights (a random model of each architecture written as a Hugging Face
 directory; torch peers in peers/torch_bert.py and peers/torch_archs.py, ORT runs their
 torch.onnx export), the same shapes and the same thread count (2). --long adds ModernBERT-base
@@ -31,6 +31,7 @@ import torch_bert  # noqa: E402
 MODELS = {  # name: (architecture, hidden, layers, heads, intermediate)
     "minilm-l6": ("bert", 384, 6, 12, 1536),
     "bert-base": ("bert", 768, 12, 12, 3072),
+    "xlmr-base": ("xlm-roberta", 768, 12, 12, 3072),
     "mpnet-base": ("mpnet", 768, 12, 12, 3072),
     "nomic-embed": ("nomic_bert", 768, 12, 12, 3072),
     "modernbert-base": ("modernbert", 768, 22, 12, 1152),
@@ -38,6 +39,7 @@ MODELS = {  # name: (architecture, hidden, layers, heads, intermediate)
 # architecture: (writes a random directory, the torch peer's class)
 ARCHS = {
     "bert": (torch_bert.random_bert_dir, torch_bert.TorchBert),
+    "xlm-roberta": (torch_bert.random_xlmr_dir, torch_bert.TorchBert),
     "mpnet": (torch_archs.random_mpnet_dir, torch_archs.TorchMpnet),
     "nomic_bert": (torch_archs.random_nomic_dir, torch_archs.TorchNomicBert),
     "modernbert": (torch_archs.random_modernbert_dir, torch_archs.TorchModernBert),
@@ -51,6 +53,7 @@ SHAPES = [  # (model, label, lengths of the sequences in the batch)
     ("bert-base", "32x128", [128] * 32),
     ("bert-base", "1x512", [512]),
     ("bert-base", "mixed32", MIXED),
+    ("xlmr-base", "8x128", [128] * 8),
     ("mpnet-base", "8x128", [128] * 8),
     ("nomic-embed", "8x128", [128] * 8),
     ("modernbert-base", "8x128", [128] * 8),
@@ -63,7 +66,7 @@ def flops(model, lengths):
     arch, hidden, layers, _, inter = MODELS[model]
     total = 0
     for s in lengths:  # QKV + O: 8 T H^2, FFN: 4 T H I (gated: 6 T H I), attention: 4 T S H
-        if arch in ("bert", "mpnet"):
+        if arch in ("bert", "xlm-roberta", "mpnet"):
             total += layers * (8 * s * hidden * hidden + 4 * s * hidden * inter +
                                4 * s * s * hidden)
         elif arch == "nomic_bert":
@@ -162,6 +165,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated shape labels")
     ap.add_argument("--models", default="", help="comma-separated model names")
     ap.add_argument("--long", action="store_true", help="ModernBERT-base at 2048 and 8192")
+    ap.add_argument("--peers", default="torch,ort",
+                    help="comma-separated peers run next to attnserve (torch, ort)")
     ap.add_argument("--binary", default=str(HERE.parent / "build/bin/encoder_timing"))
     args = ap.parse_args()
     wanted = set(args.only.split(",")) if args.only else None
@@ -179,12 +184,17 @@ def main():
             ARCHS[arch][0](model_dir, hidden, layers, heads, inter)
             onnx_path = os.path.join(tmp, model + ".onnx")
             export_onnx(arch, model_dir, onnx_path)
+            wanted_peers = args.peers.split(",")
             for _ in range(args.rounds):
-                for peer_times in (ours_times(args.binary, model_dir, shapes, args.reps,
-                                              args.threads),
-                                   torch_times(arch, model_dir, shapes, args.reps,
-                                               args.threads),
-                                   ort_times(onnx_path, shapes, args.reps, args.threads)):
+                runs = [lambda: ours_times(args.binary, model_dir, shapes, args.reps,
+                                           args.threads)]
+                if "torch" in wanted_peers:
+                    runs.append(lambda: torch_times(arch, model_dir, shapes, args.reps,
+                                                    args.threads))
+                if "ort" in wanted_peers:
+                    runs.append(lambda: ort_times(onnx_path, shapes, args.reps, args.threads))
+                for run in runs:
+                    peer_times = run()
                     for label, row in peer_times.items():
                         for peer, ms in row.items():
                             results.setdefault((model, label), {}).setdefault(peer, []).append(ms)

@@ -20,9 +20,9 @@ def _random(seed):
     return lambda *shape: (g.standard_normal(shape) * 0.02).astype(np.float32)
 
 
-def random_modernbert_dir(path, hidden=768, layers=22, heads=12, inner=1152, vocab=30522,
+def random_modernbert_dir(path, hidden=768, layers=22, heads=12, inner=1152, vocab=50368,
                           window=128, every=3, seed=0):
-    """ModernBERT-base's shape (vocab aside): no biases, GeGLU, "model." names."""
+    """ModernBERT-base's shape (vocab 50368): no biases, GeGLU, "model." names."""
     path = pathlib.Path(path)
     path.mkdir(parents=True, exist_ok=True)
     w = _random(seed)

@@ -87,8 +87,28 @@ def random_bert_dir(path, hidden, layers, heads, intermediate, vocab=30522, max_
     return config
 
 
+def random_xlmr_dir(path, hidden, layers, heads, intermediate, vocab=250002, seed=0):
+    """An XLMRobertaModel directory: BERT weights under "roberta.", one token type, positions
+    from padding_idx + 1 (514 of them), XLM-R's 250002-token vocabulary."""
+    path = pathlib.Path(path)
+    random_bert_dir(path, hidden, layers, heads, intermediate, vocab=vocab, max_pos=514,
+                    seed=seed)
+    tensors = read_safetensors(path / "model.safetensors")
+    tensors["embeddings.token_type_embeddings.weight"] = (
+        tensors["embeddings.token_type_embeddings.weight"][:1].contiguous())
+    write_safetensors(path / "model.safetensors",
+                      {"roberta." + k: v.numpy() for k, v in tensors.items()})
+    config = json.loads((path / "config.json").read_text())
+    config.update({"architectures": ["XLMRobertaModel"], "model_type": "xlm-roberta",
+                   "type_vocab_size": 1, "pad_token_id": 1, "layer_norm_eps": 1e-5})
+    (path / "config.json").write_text(json.dumps(config, indent=1))
+    return config
+
+
 class TorchBert(torch.nn.Module):
-    """BertModel's encoder: embeddings + post-LN layers; returns last hidden states."""
+    """BertModel's encoder: embeddings + post-LN layers; returns last hidden states.
+    RoBERTa family (model_type roberta / xlm-roberta / camembert): tensors under "roberta.",
+    position ids from pad_token_id + 1 (sequences without padding)."""
 
     def __init__(self, model_dir):
         super().__init__()
@@ -98,10 +118,13 @@ class TorchBert(torch.nn.Module):
         self.hidden, self.heads = c["hidden_size"], c["num_attention_heads"]
         self.eps = c["layer_norm_eps"]
         self.tanh_gelu = c["hidden_act"] != "gelu"
+        roberta = c.get("model_type") in ("roberta", "xlm-roberta", "camembert")
+        self.position_offset = c.get("pad_token_id", 1) + 1 if roberta else 0
         self.w = torch.nn.ParameterDict({
-            k.replace(".", "__"): torch.nn.Parameter(v, requires_grad=False)
+            k.removeprefix("roberta.").replace(".", "__"):
+                torch.nn.Parameter(v, requires_grad=False)
             for k, v in read_safetensors(model_dir / "model.safetensors").items()
-            if k.startswith(("embeddings.", "encoder."))})
+            if k.removeprefix("roberta.").startswith(("embeddings.", "encoder."))})
         layers = []
         for i in range(c["num_hidden_layers"]):
             p = f"encoder__layer__{i}__"
@@ -128,7 +151,7 @@ class TorchBert(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask):
         b, s = input_ids.shape
-        pos = torch.arange(s).unsqueeze(0)
+        pos = torch.arange(s).unsqueeze(0) + self.position_offset
         x = (F.embedding(input_ids, self.w["embeddings__word_embeddings__weight"]) +
              F.embedding(pos, self.w["embeddings__position_embeddings__weight"]) +
              self.w["embeddings__token_type_embeddings__weight"][0])

@@ -81,10 +81,13 @@ absl::Status AttendUncheckedValues(const AttentionSpec& spec,
 //     query (part 0), key (1) and value (2)
 //   out: [rows, heads * head_dim] in `dtype`: columns h * head_dim + [0,
 //     head_dim) are head h's output
+//   mask: empty, or an additive FP32 mask broadcastable to [B, heads,
+//     length, length] (AttentionInputs::mask, validated; e.g. MPNet's
+//     relative position bias [1, heads, length, length])
 // Every sequence has `length` tokens. The result equals the implementation's
-// Run on the split [B, H, length, head_dim] tensors with the output converted
-// to `dtype`. Called only where the implementation Supports() those tensors
-// and they have no mask and no key_lengths.
+// Run on the split [B, H, length, head_dim] tensors (with `mask`) with the
+// output converted to `dtype`. Called only where the implementation
+// Supports() those tensors and they have no key_lengths.
 class PackedRowsSelfAttention {
  public:
   virtual ~PackedRowsSelfAttention() = default;
@@ -92,7 +95,7 @@ class PackedRowsSelfAttention {
                                const void* qkv,
                                absl::Span<const int64_t> first_rows,
                                int64_t length, int64_t heads, int64_t head_dim,
-                               void* out) const = 0;
+                               const Tensor& mask, void* out) const = 0;
 };
 
 // One way of computing attention. Implementations are tried in order; the

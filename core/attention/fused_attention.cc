@@ -12,6 +12,7 @@
 #include "core/base/thread_scratch.h"
 #include "core/kernels/avx512_math.h"
 #include "core/kernels/vector_math.h"
+#include "dnnl.hpp"
 
 namespace attnserve::core {
 namespace {
@@ -77,6 +78,11 @@ struct Problem {
   int64_t heads, q_len, k_len, head_dim, v_dim;
   float scale;
   bool causal;
+  // LOCAL: query i (at key position p = i + Sk - Sq) sees keys
+  // [p - window_left, p + window_right] only; tasks then pack and walk only
+  // that band, so the cost is linear in the length.
+  bool local;
+  int64_t window_left, window_right;
   const std::vector<uint32_t>* key_lengths;
   AttentionMaskView mask;
   RowLayout query;  // [B, H, Sq, D] rows in the compute dtype
@@ -88,11 +94,13 @@ struct Problem {
   DType output_dtype;
 };
 
-// The keys a head's queries may see (below key_lengths[b]), and for BF16 its
-// values, repacked for the micro kernels; built once per head by the thread
-// that needs it. Keys are stored
-// in tiles of kKeyTile, so that a tile is one contiguous block (no
-// power-of-two strides fighting over L1 sets).
+// Keys [lo, hi) of a head, and for BF16 their values, repacked for the micro
+// kernels (lo a multiple of kKeyTile, below key_lengths[b]). GLOBAL: every
+// key the head's queries may see, built once per head by the thread that
+// needs it; LOCAL: the band a block of queries sees, built per block. Keys
+// are stored in tiles of kKeyTile, so that a tile is one contiguous block
+// (no power-of-two strides fighting over L1 sets). Shapes below count keys
+// from lo (n_keys = hi - lo).
 //   FP32: key_t [tiles, D, kKeyTile]: keys transposed, zero past n_keys;
 //     value unused (the kernels read V in place).
 //   BF16: key_t [tiles, ceil(D/2), kKeyTile, 2]: pairs of head_dim entries
@@ -101,6 +109,7 @@ struct Problem {
 //     value column, zero past Dv and n_keys.
 struct PackedHead {
   int64_t bh = -1;  // the head packed, -1 for none yet
+  int64_t lo = 0, hi = 0;
   const void* key_t = nullptr;
   const void* value = nullptr;
 };
@@ -194,20 +203,20 @@ ATTNSERVE_AVX512_BF16 void ScoresBF16(const uint32_t* const* q_pairs,
 }
 
 // One online-softmax step over a micro tile. Row r's logits are
-// scale * s[r][c] + mask_rows[r][c * mask_stride] for c < valid[r] (the keys
-// it sees in this tile; <= 0: none), -inf past it; -inf mask entries hide a
-// key. Updates the running maximum and the per-lane running sums (both
-// relative to the new maximum) and overwrites s with exp(logit - maximum)
-// (0 for hidden keys, all 64 columns written). alpha[r] is what the running
-// output must be multiplied by: exp(old maximum - new maximum).
-//   s: [kRows, kKeyTile]   mask_rows: kRows pointers or nullptr
+// scale * s[r][c] + mask_rows[r][c * mask_stride] for first[r] <= c <
+// end[r] (the keys it sees in this tile, in [0, kKeyTile]; end <= first:
+// none), -inf outside; -inf mask entries hide a key. Updates the running
+// maximum and the per-lane running sums (both relative to the new maximum) and
+// overwrites s with exp(logit - maximum) (0 for hidden keys, all 64 columns
+// written). alpha[r] is what the running output must be multiplied by: exp(old
+// maximum - new maximum).
+//   s: [kRows, kKeyTile]   first, end: [kRows]
+//   mask_rows: kRows pointers or nullptr
 //   row_max: [kRows]   row_sums: [kRows, 16]   alpha: [kRows]
-ATTNSERVE_AVX512 void OnlineSoftmaxTile(float* s, int vectors,
-                                        const int64_t* valid,
-                                        const float* const* mask_rows,
-                                        int64_t mask_stride, float scale,
-                                        float* row_max, float* row_sums,
-                                        float* alpha) {
+ATTNSERVE_AVX512 void OnlineSoftmaxTile(
+    float* s, int vectors, const int64_t* first, const int64_t* end,
+    const float* const* mask_rows, int64_t mask_stride, float scale,
+    float* row_max, float* row_sums, float* alpha) {
   const __m512 minus_inf = _mm512_set1_ps(kMinusInf);
   const __m512 scale_v = _mm512_set1_ps(scale);
   // Logits (in place) and the new maxima.
@@ -216,11 +225,13 @@ ATTNSERVE_AVX512 void OnlineSoftmaxTile(float* s, int vectors,
   for (int r = 0; r < kRows; ++r) {
     float* row = s + r * kKeyTile;
     old_max[r] = new_max[r] = row_max[r];
-    if (valid[r] <= 0) continue;
+    if (end[r] <= first[r]) continue;
     __m512 tile_max = minus_inf;
     for (int j = 0; j < vectors; ++j) {
       const __mmask16 seen =
-          TailMask(std::clamp<int64_t>(valid[r] - 16 * j, 0, 16));
+          TailMask(std::clamp<int64_t>(end[r] - 16 * j, 0, 16)) &
+          static_cast<__mmask16>(
+              ~TailMask(std::clamp<int64_t>(first[r] - 16 * j, 0, 16)));
       __m512 bias = _mm512_setzero_ps();
       if (mask_rows != nullptr) {
         bias = mask_stride == 0
@@ -248,7 +259,7 @@ ATTNSERVE_AVX512 void OnlineSoftmaxTile(float* s, int vectors,
   for (int r = 0; r < kRows; ++r) {
     float* row = s + r * kKeyTile;
     row_max[r] = new_max[r];
-    if (valid[r] <= 0 || new_max[r] == kMinusInf) {
+    if (end[r] <= first[r] || new_max[r] == kMinusInf) {
 #pragma GCC unroll 4
       for (int j = 0; j < kKeyTile / 16; ++j)
         _mm512_storeu_ps(row + 16 * j, _mm512_setzero_ps());
@@ -589,58 +600,79 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
   const int64_t key_limit =
       p.key_lengths->empty() ? p.k_len : (*p.key_lengths)[b];
 
-  if (head->bh != bh) {
+  // Row r sees keys [first[r], end[r]): below key_lengths[b], up to its
+  // position i + Sk - Sq if causal, within the window if local. Padding rows
+  // (and rows that see nothing) get an empty range. The block walks the
+  // keys [block_begin, block_end).
+  constexpr int64_t kMaxRows = kQueryBlock;
+  int64_t first[kMaxRows], end[kMaxRows];
+  const int64_t padded_rows = RoundUp(rows, kRows);
+  int64_t block_begin = key_limit, block_end = 0;
+  for (int64_t r = 0; r < padded_rows; ++r) {
+    int64_t lo = 0, hi = 0;
+    if (r < rows) {
+      const int64_t position = i0 + r + p.k_len - p.q_len;
+      hi = key_limit;
+      if (p.causal) hi = std::min(hi, position + 1);
+      if (p.local) {
+        lo = std::max<int64_t>(lo, position - p.window_left);
+        hi = std::min(hi, position + p.window_right + 1);
+      }
+      if (hi <= lo) lo = hi = 0;
+    }
+    first[r] = lo;
+    end[r] = hi;
+    if (hi > lo) {
+      block_begin = std::min(block_begin, lo);
+      block_end = std::max(block_end, hi);
+    }
+  }
+  block_begin = block_begin / kKeyTile * kKeyTile;
+
+  // GLOBAL packs every key of the head once; LOCAL the block's band, unless
+  // the band packed for the previous block of this head covers it.
+  const int64_t pack_lo = p.local ? block_begin : 0;
+  const int64_t pack_hi = p.local ? block_end : key_limit;
+  if (head->bh != bh || pack_lo < head->lo || pack_hi > head->hi) {
+    const bool new_head = head->bh != bh;
     head->bh = bh;
-    const int64_t tiles = (key_limit + kKeyTile - 1) / kKeyTile;
+    head->lo = pack_lo;
+    head->hi = std::max(pack_lo, pack_hi);
+    const int64_t n_keys = head->hi - head->lo;
+    const int64_t tiles = (n_keys + kKeyTile - 1) / kKeyTile;
     if constexpr (kBF16) {
       auto* key_t =
           ThreadScratch<uint16_t, 0>(tiles * pairs * kKeyTile * 2 + 1);
-      PackKeysBF16(p.key.Row<const uint16_t>(b, h, 0), key_limit, head_dim,
+      PackKeysBF16(p.key.Row<const uint16_t>(b, h, head->lo), n_keys, head_dim,
                    p.key.row_stride, key_t);
       auto* packed =
-          ThreadScratch<uint16_t, 1>(((key_limit + 1) / 2 + 1) * ldv * 2);
-      PackValuesBF16(p.value.Row<const uint16_t>(b, h, 0), key_limit, v_dim,
+          ThreadScratch<uint16_t, 1>(((n_keys + 1) / 2 + 1) * ldv * 2);
+      PackValuesBF16(p.value.Row<const uint16_t>(b, h, head->lo), n_keys, v_dim,
                      p.value.row_stride, ldv, packed);
       head->key_t = key_t;
       head->value = packed;
     } else {
       auto* key_t = ThreadScratch<float, 0>(tiles * head_dim * kKeyTile + 1);
-      PackKeysF32(p.key.Row<const float>(b, h, 0), key_limit, head_dim,
+      PackKeysF32(p.key.Row<const float>(b, h, head->lo), n_keys, head_dim,
                   p.key.row_stride, key_t);
       head->key_t = key_t;
     }
     // The next head in task order, most often this thread's next one.
-    if (bh + 1 < int64_t(p.query.batch_offsets.size()) * p.heads) {
+    if (new_head && bh + 1 < int64_t(p.query.batch_offsets.size()) * p.heads) {
       PrefetchHead<std::conditional_t<kBF16, uint16_t, float>>(p, bh + 1);
     }
   }
 
   // Running state of the block's rows (rounded up to whole micro tiles).
-  constexpr int64_t kMaxRows = kQueryBlock;
   alignas(64) float row_max[kMaxRows];
   alignas(64) float row_sums[kMaxRows * 16];
   alignas(64) float scores[kRows * kKeyTile];
   alignas(64) uint16_t scores_bf16[kRows * kKeyTile];
   alignas(64) float alpha[kRows];
-  int64_t visible[kMaxRows];
-  const int64_t padded_rows = RoundUp(rows, kRows);
   float* o = ThreadScratch<float, 2>(padded_rows * ldv);
   std::fill(o, o + padded_rows * ldv, 0.0f);
   std::fill(row_max, row_max + padded_rows, kMinusInf);
   std::fill(row_sums, row_sums + padded_rows * 16, 0.0f);
-  // Keys are visible as a prefix: below key_lengths[b] and, if causal, up to
-  // the query's position i + Sk - Sq. Padding rows see nothing.
-  int64_t block_end = 0;
-  for (int64_t r = 0; r < padded_rows; ++r) {
-    int64_t v = 0;
-    if (r < rows) {
-      v = key_limit;
-      if (p.causal)
-        v = std::clamp<int64_t>(i0 + r + p.k_len - p.q_len + 1, 0, v);
-    }
-    visible[r] = v;
-    block_end = std::max(block_end, v);
-  }
 
   // BF16 queries as pairs, zero-padded to an even head_dim.
   const uint32_t* q_pairs = nullptr;
@@ -656,21 +688,27 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
   }
 
   const int64_t mask_stride = p.mask.key_stride();
-  for (int64_t kb = 0; kb < block_end; kb += kKeyTile) {
+  for (int64_t kb = block_begin; kb < block_end; kb += kKeyTile) {
     for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
-      int64_t tile_end = 0;
+      // Row r of the micro tile sees columns [row_first[r], row_end[r]) of
+      // this key tile; the tile's scores are computed for its columns
+      // [0, n).
+      int64_t tile_end = kb;
+      int64_t row_first[kRows], row_end[kRows];
 #pragma GCC unroll 16
-      for (int r = 0; r < kRows; ++r)
-        tile_end = std::max(tile_end, visible[r0 + r]);
+      for (int r = 0; r < kRows; ++r) {
+        row_first[r] = std::clamp<int64_t>(first[r0 + r] - kb, 0, kKeyTile);
+        row_end[r] = std::clamp<int64_t>(end[r0 + r] - kb, 0, kKeyTile);
+        if (row_end[r] > row_first[r])
+          tile_end = std::max(tile_end, end[r0 + r]);
+      }
       if (tile_end <= kb) continue;
       const int64_t n = std::min(kKeyTile, tile_end - kb);
       const int vectors = static_cast<int>((n + 15) / 16);
-      int64_t valid[kRows];
       const float* mask_rows[kRows];
 #pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) {
         const int64_t i = i0 + std::min<int64_t>(r0 + r, rows - 1);
-        valid[r] = visible[r0 + r] - kb;
         if (p.mask.present())
           mask_rows[r] = p.mask.Row(b, h, i) + kb * mask_stride;
       }
@@ -680,7 +718,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
         for (int r = 0; r < kRows; ++r)
           q_rows[r] = q_pairs + std::min<int64_t>(r0 + r, rows - 1) * pairs;
         const auto* key_t = static_cast<const uint16_t*>(head->key_t) +
-                            kb / kKeyTile * pairs * kKeyTile * 2;
+                            (kb - head->lo) / kKeyTile * pairs * kKeyTile * 2;
         switch (vectors) {
           case 1:
             ScoresBF16<1>(q_rows, key_t, pairs, scores);
@@ -703,7 +741,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
               b, h, i0 + std::min<int64_t>(r0 + r, rows - 1));
         }
         const float* key_t = static_cast<const float*>(head->key_t) +
-                             kb / kKeyTile * head_dim * kKeyTile;
+                             (kb - head->lo) / kKeyTile * head_dim * kKeyTile;
         switch (vectors) {
           case 1:
             ScoresF32<1>(q_rows, key_t, head_dim, scores);
@@ -719,7 +757,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
             break;
         }
       }
-      OnlineSoftmaxTile(scores, vectors, valid,
+      OnlineSoftmaxTile(scores, vectors, row_first, row_end,
                         p.mask.present() ? mask_rows : nullptr, mask_stride,
                         p.scale, row_max + r0, row_sums + r0 * 16, alpha);
       float* o_tile = o + r0 * ldv;
@@ -729,7 +767,7 @@ void RunBlock(const Problem& p, int64_t bh, int64_t i0, PackedHead* head) {
         const int64_t n_pairs = (n + 1) / 2;
         const auto* packed = static_cast<const uint16_t*>(head->value);
         for (int64_t d0 = 0; d0 < ldv; d0 += kValueChunk) {
-          const uint16_t* v = packed + ((kb / 2) * ldv + d0) * 2;
+          const uint16_t* v = packed + (((kb - head->lo) / 2) * ldv + d0) * 2;
           switch (std::min<int64_t>(4, (ldv - d0) / 16)) {
             case 1:
               AccumulateBF16<1>(p_pairs, n_pairs, v, ldv, alpha, o_tile + d0,
@@ -796,26 +834,33 @@ bool FusedAttention::CpuSupports(DType compute_dtype) {
 
 bool FusedAttention::Supports(const AttentionSpec& spec,
                               const AttentionInputs& in) const {
+  const bool local = spec.scope == AttentionSpec::Scope::kLocal;
   if (spec.weighting != AttentionSpec::Weighting::kSoft ||
-      spec.scope != AttentionSpec::Scope::kGlobal || in.return_weights ||
-      !CpuSupports(in.compute_dtype)) {
+      (local && (!spec.global_positions.empty() || spec.gaussian_sigma > 0)) ||
+      in.return_weights || !CpuSupports(in.compute_dtype)) {
     return false;
   }
-  if (coverage_ == Coverage::kEverywhere) return true;
+  // LOCAL: the alternative is BandedLocalAttention's FP32 rows.
+  if (coverage_ == Coverage::kEverywhere || local) return true;
   // Where it beats DenseDnnlAttention (attention_bench BM_Kernel; the
   // measurements are in bench/RESULTS.md, "FusedAttention::Supports
   // thresholds"): FP32 everywhere except head_dim > 64 with at most 256
   // non-causal keys (a tie, dense stays); BF16 everywhere except non-causal
   // calls with >= 32 x 12 batch x heads and >= 512 keys, where dense was
   // faster with 2 threads. Causal always: the fused pass skips the hidden
-  // half of the keys.
+  // half of the keys. On a CPU with AMX, oneDNN's BF16 matmuls run on the
+  // tile unit while vdpbf16ps does no more multiply-adds per cycle than FP32
+  // FMAs, so there dense keeps every non-causal BF16 call with >= 512 keys
+  // (2.6x-3.4x faster at B=1, S=1024..4096; RESULTS.md, issue 16).
   constexpr int64_t kMaxFP32TiedKeys = 256;
   constexpr int64_t kMinDenseBF16Heads = 32 * 12;
   constexpr int64_t kMinDenseBF16Keys = 512;
   if (in.compute_dtype == DType::kBF16) {
-    return spec.causal ||
-           in.query.dim(0) * in.query.dim(1) < kMinDenseBF16Heads ||
-           in.key.dim(2) < kMinDenseBF16Keys;
+    static const bool amx =
+        dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx;
+    if (spec.causal) return true;
+    if (in.key.dim(2) < kMinDenseBF16Keys) return true;
+    return !amx && in.query.dim(0) * in.query.dim(1) < kMinDenseBF16Heads;
   }
   return spec.causal || in.query.dim(3) <= 64 ||
          in.key.dim(2) > kMaxFP32TiedKeys;
@@ -844,7 +889,11 @@ void RunProblem(const Problem& problem, int64_t batch, bool bf16) {
     }
   };
   const int64_t tasks = batch * problem.heads * blocks_per_head;
-  const int64_t work = batch * problem.heads * problem.q_len * problem.k_len *
+  const int64_t keys_per_query =
+      problem.local ? std::min(problem.k_len,
+                               problem.window_left + problem.window_right + 1)
+                    : problem.k_len;
+  const int64_t work = batch * problem.heads * problem.q_len * keys_per_query *
                        (problem.head_dim + problem.v_dim);
   if (ComputeThreads() > 1 && work >= kMinParallelWork) {
     ParallelFor(tasks, run_tasks);
@@ -870,6 +919,9 @@ absl::Status FusedAttention::Run(const AttentionSpec& spec,
       v_dim,
       EffectiveScale(spec, head_dim),
       spec.causal,
+      spec.scope == AttentionSpec::Scope::kLocal,
+      spec.window_left,
+      spec.window_right,
       &in.key_lengths,
       AttentionMaskView(in.mask),
       ContiguousLayout(in.query.raw_data(), batch, heads, q_len, head_dim),
@@ -885,16 +937,18 @@ void FusedAttention::RunOnPackedRows(const AttentionSpec& spec, DType dtype,
                                      const void* qkv,
                                      absl::Span<const int64_t> first_rows,
                                      int64_t length, int64_t heads,
-                                     int64_t head_dim, void* out) const {
+                                     int64_t head_dim, const Tensor& mask,
+                                     void* out) const {
   FusedSelfAttentionOnPackedRows(spec, dtype, qkv, first_rows, length, heads,
-                                 head_dim, out);
+                                 head_dim, mask, out);
 }
 
 void FusedSelfAttentionOnPackedRows(const AttentionSpec& spec, DType dtype,
                                     const void* qkv,
                                     absl::Span<const int64_t> first_rows,
                                     int64_t length, int64_t heads,
-                                    int64_t head_dim, void* out) {
+                                    int64_t head_dim, const Tensor& mask,
+                                    void* out) {
   const int64_t batch = int64_t(first_rows.size());
   const int64_t width = heads * head_dim;
   const std::vector<uint32_t> no_key_lengths;
@@ -916,8 +970,11 @@ void FusedSelfAttentionOnPackedRows(const AttentionSpec& spec, DType dtype,
                         head_dim,
                         EffectiveScale(spec, head_dim),
                         spec.causal,
+                        spec.scope == AttentionSpec::Scope::kLocal,
+                        spec.window_left,
+                        spec.window_right,
                         &no_key_lengths,
-                        AttentionMaskView(Tensor()),
+                        AttentionMaskView(mask),
                         layout(qkv_bytes, 3 * width),
                         layout(qkv_bytes + part_bytes, 3 * width),
                         layout(qkv_bytes + 2 * part_bytes, 3 * width),

@@ -8,12 +8,14 @@
 
 namespace attnserve::core {
 
-// GLOBAL SOFT attention without weights as one fused pass per block of
+// SOFT attention without weights, GLOBAL or LOCAL (a key window without
+// global positions or Gaussian weighting), as one fused pass per block of
 // queries of one (batch, head), FlashAttention-style: the block walks the
-// keys in tiles, keeping a running row maximum, row sum and output
-// (online softmax), so the scores only ever exist as a [4, 64] tile and never
-// as [Sq, Sk]. Own AVX-512 kernels: FP32 with FMA; BF16 (query, key, value
-// all BF16) with avx512_bf16 dot products (vdpbf16ps) and FP32
+// keys it may see (LOCAL: only the band of its queries' windows, so the cost
+// is linear in the length) in tiles, keeping a running row maximum, row sum and
+// output (online softmax), so the scores only ever exist as a [4, 64] tile and
+// never as [Sq, Sk]. Own AVX-512 kernels: FP32 with FMA; BF16 (query, key,
+// value all BF16) with avx512_bf16 dot products (vdpbf16ps) and FP32
 // accumulation, the probabilities rounded to BF16 for P V as
 // DenseDnnlAttention does. Any causal / key_lengths / mask, any head_dim and
 // v_dim. Blocks of (batch, head, query rows) are spread over the thread team.
@@ -45,7 +47,7 @@ class FusedAttention : public AttentionImplementation,
   const PackedRowsSelfAttention* packed_rows() const override { return this; }
   void RunOnPackedRows(const AttentionSpec& spec, DType dtype, const void* qkv,
                        absl::Span<const int64_t> first_rows, int64_t length,
-                       int64_t heads, int64_t head_dim,
+                       int64_t heads, int64_t head_dim, const Tensor& mask,
                        void* out) const override;
 
  private:
@@ -59,7 +61,8 @@ void FusedSelfAttentionOnPackedRows(const AttentionSpec& spec, DType dtype,
                                     const void* qkv,
                                     absl::Span<const int64_t> first_rows,
                                     int64_t length, int64_t heads,
-                                    int64_t head_dim, void* out);
+                                    int64_t head_dim, const Tensor& mask,
+                                    void* out);
 
 }  // namespace attnserve::core
 

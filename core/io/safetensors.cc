@@ -234,6 +234,16 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(
   return file;
 }
 
+void SafetensorsFile::ReleasePages(const SafetensorsTensorInfo& info) const {
+  if (mapping_ == nullptr) return;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t begin = (info.begin + page - 1) / page * page;
+  const uint64_t end = info.end / page * page;
+  if (end <= begin) return;
+  // Advice only: on failure the pages simply stay until the file is closed.
+  ::madvise(static_cast<char*>(mapping_) + begin, end - begin, MADV_DONTNEED);
+}
+
 SafetensorsFile::~SafetensorsFile() {
   if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
 }

@@ -55,6 +55,11 @@ class SafetensorsFile {
   const std::string& path() const { return path_; }
   const SafetensorsHeader& header() const { return header_; }
   absl::string_view bytes() const { return bytes_; }
+  // Drops the resident pages that lie wholly inside the tensor's data
+  // (madvise MADV_DONTNEED; a later read maps them again from the page
+  // cache), so that a loader that copied the tensor does not hold the file's
+  // pages in its RSS as well.
+  void ReleasePages(const SafetensorsTensorInfo& info) const;
 
  private:
   SafetensorsFile() = default;

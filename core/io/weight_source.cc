@@ -37,7 +37,9 @@ absl::StatusOr<Tensor> SafetensorsWeightSource::Get(
         file_->path(), ": tensor \"", name, "\" has shape ",
         ShapeString(info->shape), ", expected ", ShapeString(shape)));
   }
-  return SafetensorsToFloat(file_->bytes(), *info);
+  Tensor tensor = SafetensorsToFloat(file_->bytes(), *info);
+  file_->ReleasePages(*info);
+  return tensor;
 }
 
 bool SafetensorsWeightSource::Contains(const std::string& name) const {

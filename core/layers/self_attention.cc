@@ -87,14 +87,19 @@ absl::Status SelfAttention(const PackedLinear& qkv, const PackedLinear& output,
     chosen[g] =
         &SelectAttentionImplementation(batch->GroupAttention(layer, g), in);
     on_packed_rows = on_packed_rows && chosen[g]->packed_rows() != nullptr &&
-                     in.mask.empty() && in.key_lengths.empty();
+                     in.key_lengths.empty();
   }
   if (on_packed_rows) {
     for (size_t g = 0; g < groups.size(); ++g) {
+      const AttentionSpec& spec = batch->GroupAttention(layer, g);
+      // A mask from the hook is checked here; the rest was checked by
+      // EncoderBatch::Create.
+      if (!groups[g].inputs.mask.empty()) {
+        RETURN_IF_ERROR(ValidateAttentionShapes(spec, groups[g].inputs));
+      }
       chosen[g]->packed_rows()->RunOnPackedRows(
-          batch->GroupAttention(layer, g), compute, batch->qkv(),
-          groups[g].first_rows, groups[g].length, heads, head_dim,
-          batch->context());
+          spec, compute, batch->qkv(), groups[g].first_rows, groups[g].length,
+          heads, head_dim, groups[g].inputs.mask, batch->context());
     }
   } else {
     SplitHeads(batch->qkv(), 3 * heads * head_dim, 0, heads, head_dim,

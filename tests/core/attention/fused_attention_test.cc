@@ -210,10 +210,96 @@ TEST_P(FusedAttentionTest, RunningMaximumRisesAndFalls) {
   }
 }
 
+AttentionSpec LocalSpec(int64_t window_left, int64_t window_right,
+                        bool causal) {
+  AttentionSpec spec;
+  spec.scope = AttentionSpec::Scope::kLocal;
+  spec.window_left = uint32_t(window_left);
+  spec.window_right = uint32_t(window_right);
+  spec.causal = causal;
+  return spec;
+}
+
+// LOCAL windows against the reference over random shapes: windows of 0
+// (each query sees only its own key), asymmetric, around the 64-key tile
+// and the 64-row block, larger than the sequence; q_len != k_len (queries
+// whose window misses every key: output 0), causal, key_lengths.
+TEST_P(FusedAttentionTest, LocalWindowsMatchReference) {
+  std::mt19937_64 rng(400);
+  const std::vector<int64_t> windows = {0, 1, 3, 16, 63, 64, 65, 130, 5000};
+  for (int trial = 0; trial < 60; ++trial) {
+    const int64_t k_len = 1 + int64_t(rng() % 300);
+    const int64_t q_len = trial % 3 == 0 ? 1 + int64_t(rng() % 300) : k_len;
+    const int64_t head_dim = trial % 5 == 0 ? 1 + int64_t(rng() % 80) : 64;
+    const int64_t batch = 1 + int64_t(rng() % 3),
+                  heads = 1 + int64_t(rng() % 3);
+    const int64_t left = windows[rng() % windows.size()];
+    const int64_t right =
+        trial % 2 == 0 ? left : windows[rng() % windows.size()];
+    const bool causal = trial % 4 == 3;
+    AttentionInputs in =
+        Inputs(batch, heads, q_len, k_len, head_dim, head_dim, rng());
+    if (trial % 6 == 5) {
+      for (int64_t b = 0; b < batch; ++b)
+        in.key_lengths.push_back(uint32_t(rng() % (k_len + 1)));
+    }
+    ExpectMatchesReference(
+        LocalSpec(left, right, causal), in,
+        absl::StrCat("B=", batch, " H=", heads, " Sq=", q_len, " Sk=", k_len,
+                     " D=", head_dim, " window=", left, "/", right, " causal=",
+                     causal, " key_lengths=", in.key_lengths.size()));
+  }
+}
+
+// LOCAL equals GLOBAL with a dense additive mask that is -inf outside the
+// band ([Sq, Sk], the way a masked dense implementation computes it), run
+// by the reference and by the fused kernel itself.
+TEST_P(FusedAttentionTest, LocalWindowEqualsDenseMaskedAttention) {
+  static const FusedAttention* fused =
+      new FusedAttention(FusedAttention::Coverage::kEverywhere);
+  const bool bf16 = GetParam() == DType::kBF16;
+  std::mt19937_64 rng(500);
+  for (int64_t window : {0, 2, 64, 100, 400}) {
+    for (int64_t length : {1, 70, 257}) {
+      SCOPED_TRACE(absl::StrCat("window=", window, " S=", length));
+      AttentionInputs local_in = Inputs(2, 2, length, length, 64, 64, rng());
+      AttentionInputs dense_in = local_in;
+      dense_in.mask = Tensor(DType::kFP32, {length, length});
+      for (int64_t i = 0; i < length; ++i) {
+        for (int64_t j = 0; j < length; ++j) {
+          dense_in.mask.data<float>()[i * length + j] =
+              std::abs(i - j) <= window
+                  ? 0.0f
+                  : -std::numeric_limits<float>::infinity();
+        }
+      }
+      AttentionOutputs local_out, dense_reference, dense_fused;
+      const AttentionSpec spec = LocalSpec(window, window, false);
+      ASSERT_TRUE(RunAttention(*fused, spec, local_in, &local_out).ok());
+      ASSERT_TRUE(RunAttention(ReferenceAttentionImplementation(),
+                               AttentionSpec(), dense_in, &dense_reference)
+                      .ok());
+      ASSERT_TRUE(
+          RunAttention(*fused, AttentionSpec(), dense_in, &dense_fused).ok());
+      const double atol = bf16 ? kBF16RelativeToMaxValue *
+                                     MaxAbs(local_in.value.To(DType::kBF16))
+                               : kFP32Tolerance;
+      EXPECT_LE(MaxExcess(local_out.output, dense_reference.output,
+                          bf16 ? 0.0 : kFP32Tolerance),
+                atol);
+      // The same kernel, the same tiles: the window and the mask hide the
+      // same keys, so the result is identical.
+      EXPECT_EQ(MaxExcess(local_out.output, dense_fused.output, 0.0), 0.0);
+    }
+  }
+}
+
 // The kernel run straight on an encoder's packed QKV rows gives exactly
 // (bit for bit) what it gives on the split [B, H, S, D] tensors, and writes
 // only the rows of the sequences. Sequences start at uneven rows with gaps
 // between them; D = 33 makes odd BF16 row strides (the unpaired key path).
+// Every other case adds a per-head additive mask [1, H, S, S] (as MPNet's
+// relative position bias).
 TEST_P(FusedAttentionTest, PackedRowsEqualSplitHeads) {
   const DType dtype = GetParam();
   static const FusedAttention* fused =
@@ -221,64 +307,74 @@ TEST_P(FusedAttentionTest, PackedRowsEqualSplitHeads) {
   const std::vector<int64_t> first_rows = {5, 75, 150};
   const int64_t batch = int64_t(first_rows.size()), heads = 3, rows = 220;
   uint64_t seed = 300;
+  // GLOBAL (window -1) and LOCAL windows, 0 and wider than the sequences.
   for (int64_t head_dim : {64, 33}) {
     for (int64_t length : {1, 33, 65}) {
-      for (bool causal : {false, true}) {
-        SCOPED_TRACE(
-            absl::StrCat("D=", head_dim, " S=", length, " causal=", causal));
-        const int64_t width = heads * head_dim;
-        std::mt19937_64 rng(++seed);
-        const Tensor qkv = RandomTensor({rows, 3 * width}, rng).To(dtype);
-        const Tensor sentinel = RandomTensor({rows, width}, rng).To(dtype);
-        AttentionInputs in;
-        in.compute_dtype = dtype;
-        in.output_dtype = dtype;
-        Tensor* parts[3] = {&in.query, &in.key, &in.value};
-        for (int part = 0; part < 3; ++part) {
-          Tensor split(DType::kFP32, {batch, heads, length, head_dim});
+      for (int64_t window : {-1, 0, 7, 64, 1000}) {
+        for (bool causal : {false, true}) {
+          const bool with_mask = seed % 2 == 0;
+          SCOPED_TRACE(absl::StrCat("D=", head_dim, " S=", length,
+                                    " window=", window, " causal=", causal,
+                                    " mask=", with_mask));
+          const int64_t width = heads * head_dim;
+          std::mt19937_64 rng(++seed);
+          const Tensor qkv = RandomTensor({rows, 3 * width}, rng).To(dtype);
+          const Tensor sentinel = RandomTensor({rows, width}, rng).To(dtype);
+          AttentionInputs in;
+          in.compute_dtype = dtype;
+          in.output_dtype = dtype;
+          if (with_mask)
+            in.mask = RandomTensor({1, heads, length, length}, rng);
+          Tensor* parts[3] = {&in.query, &in.key, &in.value};
+          for (int part = 0; part < 3; ++part) {
+            Tensor split(DType::kFP32, {batch, heads, length, head_dim});
+            for (int64_t b = 0; b < batch; ++b) {
+              for (int64_t h = 0; h < heads; ++h) {
+                for (int64_t i = 0; i < length; ++i) {
+                  for (int64_t d = 0; d < head_dim; ++d) {
+                    split.data<float>()[((b * heads + h) * length + i) *
+                                            head_dim +
+                                        d] =
+                        qkv.GetFloat((first_rows[b] + i) * 3 * width +
+                                     part * width + h * head_dim + d);
+                  }
+                }
+              }
+            }
+            *parts[part] = split.To(dtype);
+          }
+          AttentionSpec spec =
+              window < 0 ? AttentionSpec() : LocalSpec(window, window, false);
+          spec.causal = causal;
+          AttentionOutputs expected;
+          ASSERT_TRUE(RunAttention(*fused, spec, in, &expected).ok());
+
+          Tensor out = sentinel.To(dtype);
+          FusedSelfAttentionOnPackedRows(spec, dtype, qkv.raw_data(),
+                                         first_rows, length, heads, head_dim,
+                                         in.mask, out.raw_data());
+          std::vector<bool> in_sequence(rows, false);
           for (int64_t b = 0; b < batch; ++b) {
-            for (int64_t h = 0; h < heads; ++h) {
-              for (int64_t i = 0; i < length; ++i) {
+            for (int64_t i = 0; i < length; ++i) {
+              in_sequence[first_rows[b] + i] = true;
+              for (int64_t h = 0; h < heads; ++h) {
                 for (int64_t d = 0; d < head_dim; ++d) {
-                  split.data<
-                      float>()[((b * heads + h) * length + i) * head_dim + d] =
-                      qkv.GetFloat((first_rows[b] + i) * 3 * width +
-                                   part * width + h * head_dim + d);
+                  ASSERT_EQ(out.GetFloat((first_rows[b] + i) * width +
+                                         h * head_dim + d),
+                            expected.output.GetFloat(
+                                ((b * heads + h) * length + i) * head_dim + d))
+                      << "b=" << b << " h=" << h << " i=" << i << " d=" << d;
                 }
               }
             }
           }
-          *parts[part] = split.To(dtype);
-        }
-        AttentionSpec spec;
-        spec.causal = causal;
-        AttentionOutputs expected;
-        ASSERT_TRUE(RunAttention(*fused, spec, in, &expected).ok());
-
-        Tensor out = sentinel.To(dtype);
-        FusedSelfAttentionOnPackedRows(spec, dtype, qkv.raw_data(), first_rows,
-                                       length, heads, head_dim, out.raw_data());
-        std::vector<bool> in_sequence(rows, false);
-        for (int64_t b = 0; b < batch; ++b) {
-          for (int64_t i = 0; i < length; ++i) {
-            in_sequence[first_rows[b] + i] = true;
-            for (int64_t h = 0; h < heads; ++h) {
-              for (int64_t d = 0; d < head_dim; ++d) {
-                ASSERT_EQ(out.GetFloat((first_rows[b] + i) * width +
-                                       h * head_dim + d),
-                          expected.output.GetFloat(
-                              ((b * heads + h) * length + i) * head_dim + d))
-                    << "b=" << b << " h=" << h << " i=" << i << " d=" << d;
-              }
+          for (int64_t r = 0; r < rows; ++r) {
+            if (in_sequence[r]) continue;
+            for (int64_t c = 0; c < width; ++c) {
+              ASSERT_EQ(out.GetFloat(r * width + c),
+                        sentinel.GetFloat(r * width + c))
+                  << "row " << r << " outside the sequences was written";
             }
-          }
-        }
-        for (int64_t r = 0; r < rows; ++r) {
-          if (in_sequence[r]) continue;
-          for (int64_t c = 0; c < width; ++c) {
-            ASSERT_EQ(out.GetFloat(r * width + c),
-                      sentinel.GetFloat(r * width + c))
-                << "row " << r << " outside the sequences was written";
           }
         }
       }

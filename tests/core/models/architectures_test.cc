@@ -54,8 +54,8 @@ std::map<std::string, Tensor> LoadTensors(const std::string& path) {
 }
 
 const nlohmann::json& Inputs() {
-  static const nlohmann::json* inputs =
-      new nlohmann::json(nlohmann::json::parse(ReadFile(kModels + "inputs.json")));
+  static const nlohmann::json* inputs = new nlohmann::json(
+      nlohmann::json::parse(ReadFile(kModels + "inputs.json")));
   return *inputs;
 }
 
@@ -70,7 +70,8 @@ PackedBatch GoldenBatch(const std::string& arch, int only = -1) {
     for (size_t i = 0; i < seqs[s].size(); ++i) {
       batch.token_ids.push_back(seqs[s][i].get<int32_t>());
       if (Inputs().contains(types_key)) {
-        batch.token_type_ids.push_back(Inputs()[types_key][s][i].get<int32_t>());
+        batch.token_type_ids.push_back(
+            Inputs()[types_key][s][i].get<int32_t>());
       }
     }
     batch.offsets.push_back(int64_t(batch.token_ids.size()));
@@ -132,23 +133,34 @@ TEST_P(ArchitectureTest, Fp32MatchesTorch) {
       auto it = expected.find(absl::StrCat("attention.", l, ".", s));
       if (it == expected.end()) continue;
       ++maps;
-      map_error = std::max(map_error, MaxAbsDiff(out->attention[l][s], it->second));
+      map_error =
+          std::max(map_error, MaxAbsDiff(out->attention[l][s], it->second));
     }
   }
   EXPECT_GE(maps, 10);
   EXPECT_LE(map_error, 1e-5);
-  for (auto [name, pooling] :
-       {std::pair{"pooled_cls", Pooling::kCls}, {"pooled_mean", Pooling::kMean},
-        {"pooled_max", Pooling::kMax}}) {
-    EXPECT_LE(MaxAbsDiff(Pool(out->hidden, batch.offsets, pooling), expected[name]),
-              1e-4)
+  for (auto [name, pooling] : {std::pair{"pooled_cls", Pooling::kCls},
+                               {"pooled_mean", Pooling::kMean},
+                               {"pooled_max", Pooling::kMax}}) {
+    EXPECT_LE(
+        MaxAbsDiff(Pool(out->hidden, batch.offsets, pooling), expected[name]),
+        1e-4)
         << name;
   }
   Tensor normalized = Pool(out->hidden, batch.offsets, Pooling::kMean);
   L2NormalizeRows(&normalized);
   EXPECT_LE(MaxAbsDiff(normalized, expected["pooled_mean_normalized"]), 1e-5);
-  std::printf("%s: FP32 max abs error hidden %.3g, attention maps %.3g\n",
-              GetParam().dir, hidden_error, map_error);
+  // Without maps the attention runs on the fast path (the fused kernel on the
+  // packed rows: ModernBERT's local windows, MPNet's relative bias), which
+  // must agree as well.
+  auto fast = Encode(*model, batch, EncodeOptions());
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  const float fast_error = MaxAbsDiff(fast->hidden, expected["hidden"]);
+  EXPECT_LE(fast_error, 1e-4);
+  std::printf(
+      "%s: FP32 max abs error hidden %.3g (without maps %.3g), attention "
+      "maps %.3g\n",
+      GetParam().dir, hidden_error, fast_error, map_error);
 }
 
 // BF16 compute: every token's state points the same way as the reference's.
@@ -194,10 +206,11 @@ TEST_P(ArchitectureTest, AloneEqualsPacked) {
       auto alone = Encode(*model, GoldenBatch(GetParam().dir, s), options);
       ASSERT_TRUE(alone.ok()) << alone.status();
       const int64_t n = all.offsets[s + 1] - all.offsets[s];
-      EXPECT_LE(MaxAbsDiff(alone->hidden.data<float>(),
-                           packed->hidden.data<float>() + all.offsets[s] * width,
-                           n * width),
-                dtype == DType::kFP32 ? 1e-5 : 2e-2)
+      EXPECT_LE(
+          MaxAbsDiff(alone->hidden.data<float>(),
+                     packed->hidden.data<float>() + all.offsets[s] * width,
+                     n * width),
+          dtype == DType::kFP32 ? 1e-5 : 2e-2)
           << "sequence " << s << " " << DTypeName(dtype);
     }
   }
@@ -286,43 +299,71 @@ TEST(ArchitectureLoadTest, BadDirectoriesNameFileAndTensor) {
        "model.safetensors", "layers.2.attn.Wqkv.weight"},
       {"modernbert", none, "model.layers.1.attn_norm.weight", nullptr,
        "model.safetensors", "model.layers.1.attn_norm.weight\" is missing"},
-      {"modernbert", {{"norm_bias", true}}, nullptr, nullptr,
-       "model.safetensors", "model.embeddings.norm.bias\" is missing"},
-      {"modernbert", {{"global_rope_theta", 0.5}}, nullptr, nullptr,
-       "config.json", "global_rope_theta is 0.5"},
-      {"modernbert", {{"local_attention", 15}}, nullptr, nullptr,
-       "config.json", "local_attention is 15"},
+      {"modernbert",
+       {{"norm_bias", true}},
+       nullptr,
+       nullptr,
+       "model.safetensors",
+       "model.embeddings.norm.bias\" is missing"},
+      {"modernbert",
+       {{"global_rope_theta", 0.5}},
+       nullptr,
+       nullptr,
+       "config.json",
+       "global_rope_theta is 0.5"},
+      {"modernbert",
+       {{"local_attention", 15}},
+       nullptr,
+       nullptr,
+       "config.json",
+       "local_attention is 15"},
       {"nomic_bert", none, "encoder.layers.0.mlp.fc12.weight", nullptr,
        "model.safetensors", "encoder.layers.0.mlp.fc12.weight\" is missing"},
       {"nomic_bert", none, nullptr, "encoder.layers.1.mlp.fc2.weight",
        "model.safetensors", "encoder.layers.1.mlp.fc2.weight"},
-      {"nomic_bert", {{"rotary_emb_fraction", 0.1}}, nullptr, nullptr,
-       "config.json", "rotary_emb_fraction is 0.1"},
-      {"nomic_bert", {{"rotary_scaling_factor", 2}}, nullptr, nullptr,
-       "config.json", "rotary_scaling_factor is 2"},
+      {"nomic_bert",
+       {{"rotary_emb_fraction", 0.1}},
+       nullptr,
+       nullptr,
+       "config.json",
+       "rotary_emb_fraction is 0.1"},
+      {"nomic_bert",
+       {{"rotary_scaling_factor", 2}},
+       nullptr,
+       nullptr,
+       "config.json",
+       "rotary_scaling_factor is 2"},
       {"mpnet", none, "mpnet.encoder.relative_attention_bias.weight", nullptr,
        "model.safetensors", "relative_attention_bias.weight\" is missing"},
-      {"mpnet", none, nullptr, "mpnet.encoder.layer.0.intermediate.dense.weight",
-       "model.safetensors", "encoder.layer.0.intermediate.dense.weight"},
+      {"mpnet", none, nullptr,
+       "mpnet.encoder.layer.0.intermediate.dense.weight", "model.safetensors",
+       "encoder.layer.0.intermediate.dense.weight"},
       {"xlm_roberta", none, "encoder.layer.1.output.dense.bias", nullptr,
        "model.safetensors", "encoder.layer.1.output.dense.bias\" is missing"},
-      {"roberta", none, nullptr, "roberta.embeddings.position_embeddings.weight",
-       "model.safetensors", "embeddings.position_embeddings.weight"},
-      {"xlm_roberta", {{"model_type", "gpt2"}, {"architectures", {"GPT2Model"}}},
-       nullptr, nullptr, "config.json", "model_type is \"gpt2\""},
+      {"roberta", none, nullptr,
+       "roberta.embeddings.position_embeddings.weight", "model.safetensors",
+       "embeddings.position_embeddings.weight"},
+      {"xlm_roberta",
+       {{"model_type", "gpt2"}, {"architectures", {"GPT2Model"}}},
+       nullptr,
+       nullptr,
+       "config.json",
+       "model_type is \"gpt2\""},
   };
   int i = 0;
   for (const BadModel& c : cases) {
     const std::string dir = absl::StrCat(temp, "/", i++, "_", c.arch);
     fs::copy(kModels + c.arch, dir, fs::copy_options::recursive);
     if (!c.config_patch.is_null()) {
-      nlohmann::json config = nlohmann::json::parse(ReadFile(dir + "/config.json"));
+      nlohmann::json config =
+          nlohmann::json::parse(ReadFile(dir + "/config.json"));
       config.merge_patch(c.config_patch);
       WriteFile(dir + "/config.json", config.dump());
     }
     if (c.remove_tensor != nullptr || c.reshape_tensor != nullptr) {
       const std::string path = dir + "/model.safetensors";
-      WriteFile(path, EditSafetensorsHeader(ReadFile(path), [&](nlohmann::json& h) {
+      WriteFile(path,
+                EditSafetensorsHeader(ReadFile(path), [&](nlohmann::json& h) {
                   if (c.remove_tensor != nullptr) {
                     h["unused"] = h[c.remove_tensor];
                     h.erase(c.remove_tensor);

@@ -136,17 +136,20 @@ def ort_times(onnx_path, shapes, reps, threads):
     return out
 
 
-def ours_times(binary, model_dir, shapes, reps, threads):
+def ours_times(binary, model_dir, shapes, reps, threads, baseline=None):
+    """baseline: another encoder_timing (an older build), run before ours on each shape and
+    dtype, as the peers "attnserve-before" and "attnserve-bf16-before"."""
     out = {}
     for label, lengths in shapes:
         row = {}
         for dtype in ("fp32", "bf16"):
-            res = subprocess.run([binary, "--model_dir", model_dir, "--threads", str(threads),
-                                  "--reps", str(reps), "--dtype", dtype,
-                                  "--lengths", ",".join(map(str, lengths))],
-                                 check=True, capture_output=True, text=True)
-            row["attnserve" if dtype == "fp32" else "attnserve-bf16"] = json.loads(
-                res.stdout.splitlines()[-1])["ms"]
+            name = "attnserve" if dtype == "fp32" else "attnserve-bf16"
+            for suffix, exe in ([("-before", baseline)] if baseline else []) + [("", binary)]:
+                res = subprocess.run([exe, "--model_dir", model_dir, "--threads", str(threads),
+                                      "--reps", str(reps), "--dtype", dtype,
+                                      "--lengths", ",".join(map(str, lengths))],
+                                     check=True, capture_output=True, text=True)
+                row[name + suffix] = json.loads(res.stdout.splitlines()[-1])["ms"]
             if label == "mixed32" and dtype == "fp32":  # the same batch padded to the longest
                 res = subprocess.run([binary, "--model_dir", model_dir, "--threads",
                                       str(threads), "--reps", str(reps), "--dtype", dtype,
@@ -168,7 +171,11 @@ def main():
     ap.add_argument("--peers", default="torch,ort",
                     help="comma-separated peers run next to attnserve (torch, ort)")
     ap.add_argument("--binary", default=str(HERE.parent / "build/bin/encoder_timing"))
+    ap.add_argument("--baseline_binary", default="",
+                    help="an older build's encoder_timing, timed in turn with --binary "
+                         "(before/after table at the end)")
     args = ap.parse_args()
+    wanted_peers = set(filter(None, args.peers.split(",")))
     wanted = set(args.only.split(",")) if args.only else None
     wanted_models = set(args.models.split(",")) if args.models else None
     all_shapes = SHAPES + (LONG_SHAPES if args.long else [])
@@ -183,18 +190,17 @@ def main():
             model_dir = os.path.join(tmp, model)
             ARCHS[arch][0](model_dir, hidden, layers, heads, inter)
             onnx_path = os.path.join(tmp, model + ".onnx")
-            export_onnx(arch, model_dir, onnx_path)
-            wanted_peers = args.peers.split(",")
+            if "ort" in wanted_peers:
+                export_onnx(arch, model_dir, onnx_path)
             for _ in range(args.rounds):
                 runs = [lambda: ours_times(args.binary, model_dir, shapes, args.reps,
-                                           args.threads)]
+                                           args.threads, args.baseline_binary or None)]
                 if "torch" in wanted_peers:
                     runs.append(lambda: torch_times(arch, model_dir, shapes, args.reps,
                                                     args.threads))
                 if "ort" in wanted_peers:
                     runs.append(lambda: ort_times(onnx_path, shapes, args.reps, args.threads))
-                for run in runs:
-                    peer_times = run()
+                for peer_times in (run() for run in runs):
                     for label, row in peer_times.items():
                         for peer, ms in row.items():
                             results.setdefault((model, label), {}).setdefault(peer, []).append(ms)
@@ -214,6 +220,16 @@ def main():
             gflops = flops(model, lengths) / (ms * 1e-3) / 1e9
             print(f"| {model} | {label} | {peer} | {ms:.2f} | {sum(lengths) / ms * 1e3:.0f} | "
                   f"{gflops:.1f} | {ms / ours:.2f}x |")
+    if args.baseline_binary:
+        # Per round, this build's time over the baseline's (run just before it); the median.
+        print("\n| model | shape | dtype | before ms | after ms | after/before (median of rounds) |")
+        print("|---|---|---|---|---|---|")
+        for (model, label), peers_ms in results.items():
+            for name, dtype in (("attnserve", "fp32"), ("attnserve-bf16", "bf16")):
+                before, after = peers_ms[name + "-before"], peers_ms[name]
+                ratio = statistics.median(a / b for a, b in zip(after, before))
+                print(f"| {model} | {label} | {dtype} | {statistics.median(before):.2f} | "
+                      f"{statistics.median(after):.2f} | {ratio:.3f} |")
 
 
 if __name__ == "__main__":

@@ -99,24 +99,26 @@ absl::StatusOr<PreparedSequences> PrepareClassify(
     const ClassifyRequest& request, const ServedModel& model) {
   RETURN_IF_ERROR(CheckServes(model, "classify", "Classify"));
   if (request.texts.empty()) {
-    return absl::InvalidArgumentError("texts is empty, expected texts");
+    return absl::InvalidArgumentError(
+        absl::StrCat(request.texts_field, " is empty, expected texts"));
   }
   if (!request.text_pairs.empty() &&
       request.text_pairs.size() != request.texts.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "text_pairs has ", request.text_pairs.size(), " entries but texts has ",
-        request.texts.size(), "; set one second segment per text, or none"));
+        request.text_pairs_field, " has ", request.text_pairs.size(),
+        " entries but ", request.texts_field, " has ", request.texts.size(),
+        "; set one second segment per text, or none"));
   }
   return PrepareSequences(model, request.texts, request.text_pairs,
-                          request.truncate, "texts", "text_pairs",
-                          request.compute_dtype);
+                          request.truncate, request.texts_field,
+                          request.text_pairs_field, request.compute_dtype);
 }
 
 absl::StatusOr<ClassifyResult> FinishClassify(const ClassifyRequest& request,
                                               const EncodeWork& work,
                                               const ServedModel& model) {
   ASSIGN_OR_RETURN(std::vector<std::vector<float>> logits,
-                   HeadLogits(model, work, "texts"));
+                   HeadLogits(model, work, request.texts_field));
   const core::ClassifierConfig& config = model.classifier->config();
   ClassifyResult result;
   result.total_tokens = TotalTokens(work);
@@ -153,19 +155,20 @@ absl::StatusOr<PreparedSequences> PrepareRerank(const RerankRequest& request,
     return absl::InvalidArgumentError("query is empty, expected a query");
   }
   if (request.texts.empty()) {
-    return absl::InvalidArgumentError("texts is empty, expected texts to rank");
+    return absl::InvalidArgumentError(
+        absl::StrCat(request.texts_field, " is empty, expected texts to rank"));
   }
   const std::vector<absl::string_view> queries(request.texts.size(),
                                                request.query);
   return PrepareSequences(model, queries, request.texts, request.truncate,
-                          "query", "texts", request.compute_dtype);
+                          "query", request.texts_field, request.compute_dtype);
 }
 
 absl::StatusOr<RerankResult> FinishRerank(const RerankRequest& request,
                                           const EncodeWork& work,
                                           const ServedModel& model) {
   ASSIGN_OR_RETURN(std::vector<std::vector<float>> logits,
-                   HeadLogits(model, work, "texts"));
+                   HeadLogits(model, work, request.texts_field));
   RerankResult result;
   result.total_tokens = TotalTokens(work);
   result.ranks.reserve(logits.size());

@@ -50,6 +50,9 @@ struct ClassifyRequest {
   bool truncate = false;
   bool raw_scores = false;  // false: softmax, or sigmoid for multi-label
   core::DType compute_dtype = core::DType::kFP32;
+  // Name the texts and pairs in errors: the protocol's fields or inputs.
+  absl::string_view texts_field = "texts";
+  absl::string_view text_pairs_field = "text_pairs";
 };
 struct LabelScore {
   std::string label;
@@ -74,6 +77,8 @@ struct RerankRequest {
   bool raw_scores = false;  // false: sigmoid of the logit
   uint32_t top_n = 0;       // 0: every text
   core::DType compute_dtype = core::DType::kFP32;
+  // Names the texts in errors: the protocol's field or input.
+  absl::string_view texts_field = "texts";
 };
 struct Rank {
   uint32_t index = 0;

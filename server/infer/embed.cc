@@ -58,9 +58,10 @@ absl::Status CollectChunks(const EmbedRequest& request,
       prompted = absl::StrCat(prompt, text);
       text = prompted;
     }
-    ASSIGN_OR_RETURN(core::tokenizers::Encoding encoding,
-                     EncodeText(model, text, absl::StrCat("texts[", i, "]"),
-                                /*max_length=*/0));
+    ASSIGN_OR_RETURN(
+        core::tokenizers::Encoding encoding,
+        EncodeText(model, text, absl::StrCat(request.texts_field, "[", i, "]"),
+                   /*max_length=*/0));
     // Spans are in the caller's text: the prompt's bytes come off.
     const uint32_t shift = static_cast<uint32_t>(prompt.size());
     for (core::TextChunk& chunk : core::ChunkEncoding(encoding, options)) {
@@ -86,7 +87,9 @@ absl::Status CollectTokenIds(const EmbedRequest& request,
         "texts and token_ids are both set; set one of them");
   }
   if (request.texts.empty() && request.token_ids.empty()) {
-    return absl::InvalidArgumentError("texts is empty; set texts or token_ids");
+    return absl::InvalidArgumentError(
+        absl::StrCat(request.texts_field, " is empty; set ",
+                     request.texts_field, " or token_ids"));
   }
   token_ids->reserve(std::max(request.texts.size(), request.token_ids.size()));
   std::string prompted;
@@ -94,7 +97,7 @@ absl::Status CollectTokenIds(const EmbedRequest& request,
     return CollectChunks(request, model, prompt, prepared);
   }
   for (size_t i = 0; i < request.texts.size(); ++i) {
-    const std::string field = absl::StrCat("texts[", i, "]");
+    const std::string field = absl::StrCat(request.texts_field, "[", i, "]");
     absl::string_view text = request.texts[i];
     if (!prompt.empty()) {
       prompted = absl::StrCat(prompt, text);
@@ -265,7 +268,8 @@ absl::StatusOr<PreparedEncode> PrepareEmbed(const EmbedRequest& request,
     ASSIGN_OR_RETURN(prompt, ResolvePrompt(model, request.prompt_name));
   }
   RETURN_IF_ERROR(CollectTokenIds(request, model, prompt, &prepared));
-  if (request.texts.empty()) prepared.sequences_field = "token_ids";
+  prepared.sequences_field =
+      request.texts.empty() ? "token_ids" : std::string(request.texts_field);
 
   if (request.attention.has_value()) {
     const core::AttentionSpec& spec = *request.attention;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,8 @@ struct EmbedRequest {
   std::optional<core::ChunkingOptions> chunking;
   // SPLADE instead of pooling: needs a model serving "sparse".
   bool sparse = false;
+  // Names the texts in errors ("texts[3]"): the protocol's field or input.
+  absl::string_view texts_field = "texts";
 };
 
 // The prompt to prepend to the texts of a call naming `prompt_name` (see
@@ -62,8 +65,8 @@ struct PreparedEncode {
   core::Pooling pooling = core::Pooling::kCls;
   bool normalize = false;
   bool return_token_embeddings = false;
-  // Names the sequences in errors: "texts" or "token_ids".
-  const char* sequences_field = "texts";
+  // Names the sequences in errors: the request's texts_field or "token_ids".
+  std::string sequences_field = "texts";
   // With chunking: text i is sequences [chunk_offsets[i], chunk_offsets[i+1])
   // and chunk_spans[s] is sequence s's byte span in its text. Empty without.
   std::vector<size_t> chunk_offsets;

@@ -282,7 +282,7 @@ class KServeV2Test(unittest.TestCase):
             (INVALID, ["prompt", "nope"],
              dict(inputs=[text], parameters=parameters(prompt_name="nope"),
                   model_name="prompted")),
-            (INVALID, ["texts[0]", "tokens"], dict(inputs=[long_text])),
+            (INVALID, ["text[0]", "tokens"], dict(inputs=[long_text])),
             (INVALID, ["output pooled is not an output of tiny"],
              dict(inputs=[text], outputs=[
                  v2.ModelInferRequest.InferRequestedOutputTensor(name="pooled")])),
@@ -311,14 +311,16 @@ class KServeV2Test(unittest.TestCase):
                                        raw_input_contents=[raw_bytes(["hello"])])
         self.assert_error(INVALID, ["sets contents while the request sets raw_input_contents"],
                           self.v2.ModelInfer, request)
-        # The same too-long text is the same error in attnserve.v1.
+        # The same too-long text is the same error in attnserve.v1, which names its field
+        # texts[0] where v2 names its input text[0].
         with self.assertRaises(grpc.RpcError) as v1_error:
             self.encoder.Encode(v1.EncodeRequest(model="tiny", texts=["word " * 2000]),
                                 timeout=60)
         v2_error = self.assert_error(INVALID, [], self.v2.ModelInfer,
                                      v2.ModelInferRequest(model_name="tiny",
                                                           inputs=[long_text]))
-        self.assertEqual(v2_error, v1_error.exception.details())
+        self.assertIn("texts[0]", v1_error.exception.details())
+        self.assertEqual(v2_error, v1_error.exception.details().replace("texts[0]", "text[0]"))
 
     def test_a_request_that_does_not_parse_is_invalid_argument(self):
         # model_name (field 1, a proto3 string) that is not UTF-8.
@@ -351,7 +353,10 @@ class KServeV2Test(unittest.TestCase):
                 (dict(inputs=[bytes_input("query", ["a", "b"]), bytes_input("text", DOCS)]),
                  ["input query", "expected [1]"]),
                 (dict(inputs=[bytes_input("query", [""]), bytes_input("text", DOCS)]),
-                 ["query is empty"])]:
+                 ["query is empty"]),
+                (dict(inputs=[bytes_input("query", ["q"]),
+                              bytes_input("text", ["word " * 2000])]),
+                 ["text[0]", "truncate"])]:
             self.assert_error(INVALID, texts, self.v2.ModelInfer,
                               v2.ModelInferRequest(model_name="rerank", **fields))
 

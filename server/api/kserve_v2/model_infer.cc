@@ -72,6 +72,7 @@ absl::StatusOr<PreparedModelInfer> PrepareEmbedInfer(
     const inference::ModelInferRequest& request,
     std::shared_ptr<const ServedModel> model) {
   EmbedRequest embed;
+  embed.texts_field = "text";
   absl::string_view pooling;
   ASSIGN_OR_RETURN(
       CheckedRequest checked,
@@ -112,6 +113,7 @@ absl::StatusOr<PreparedModelInfer> PrepareRerankInfer(
     const inference::ModelInferRequest& request,
     std::shared_ptr<const ServedModel> model) {
   auto rerank = std::make_shared<RerankRequest>();
+  rerank->texts_field = "text";
   ASSIGN_OR_RETURN(
       CheckedRequest checked,
       Check(request, SignatureOf(*model), model->name,
@@ -143,6 +145,8 @@ absl::StatusOr<PreparedModelInfer> PrepareClassifyInfer(
     const inference::ModelInferRequest& request,
     std::shared_ptr<const ServedModel> model) {
   auto classify = std::make_shared<ClassifyRequest>();
+  classify->texts_field = "text";
+  classify->text_pairs_field = "text_pair";
   ASSIGN_OR_RETURN(
       CheckedRequest checked,
       Check(request, SignatureOf(*model), model->name,

@@ -164,7 +164,7 @@ TEST(PrepareModelInferTest, RerankAndClassifyInputs) {
   AddBytes(&classify, "text", {"a", "b"});
   AddBytes(&classify, "text_pair", {"c"});
   ExpectInvalid(PrepareModelInfer(classify, Classifier()).status(),
-                {"text_pairs has 1 entries but texts has 2"});
+                {"text_pair has 1 entries but text has 2"});
   classify.mutable_inputs(1)->mutable_contents()->add_bytes_contents("d");
   classify.mutable_inputs(1)->set_shape(0, 2);
   prepared = PrepareModelInfer(classify, Classifier());

@@ -60,6 +60,9 @@ ABSL_FLAG(int, max_tokens, 64,
 ABSL_FLAG(
     std::string, lengths_file, "",
     "file of token lengths (whitespace-separated), sampled instead of min/max");
+ABSL_FLAG(std::string, texts_file, "",
+          "file of texts, one a line, sampled instead of generated words "
+          "(encode, stream)");
 ABSL_FLAG(int, attend_heads, 12, "attend: heads");
 ABSL_FLAG(int, attend_head_dim, 64, "attend: head dim");
 ABSL_FLAG(double, deadline_ms, 0, "per-call deadline; 0 = none");
@@ -86,7 +89,8 @@ constexpr const char* kWords[] = {
     "would", "who", "so",   "no",    "time", "people", "year",  "world", "day"};
 
 struct Workload {
-  std::vector<int> lengths;  // sampled from when non-empty
+  std::vector<int> lengths;        // sampled from when non-empty
+  std::vector<std::string> texts;  // sampled from when non-empty
   int min_tokens;
   int max_tokens;
   std::mt19937_64 rng;
@@ -96,6 +100,7 @@ struct Workload {
     return min_tokens + int(rng() % uint64_t(max_tokens - min_tokens + 1));
   }
   std::string NextText() {  // tokens = words + [CLS] + [SEP]
+    if (!texts.empty()) return texts[rng() % texts.size()];
     const int words = std::max(1, NextLength() - 2);
     std::string text;
     for (int i = 0; i < words; ++i) {
@@ -402,6 +407,7 @@ int Run() {
     return 2;
   }
   Workload workload{{},
+                    {},
                     absl::GetFlag(FLAGS_min_tokens),
                     absl::GetFlag(FLAGS_max_tokens),
                     std::mt19937_64(absl::GetFlag(FLAGS_seed))};
@@ -419,6 +425,16 @@ int Run() {
     if (workload.lengths.empty()) {
       std::fprintf(stderr, "attnbench: %s holds no lengths >= 3\n",
                    file.c_str());
+      return 2;
+    }
+  }
+  if (const std::string file = absl::GetFlag(FLAGS_texts_file); !file.empty()) {
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) workload.texts.push_back(line);
+    }
+    if (workload.texts.empty()) {
+      std::fprintf(stderr, "attnbench: %s holds no texts\n", file.c_str());
       return 2;
     }
   }

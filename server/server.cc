@@ -170,6 +170,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(
                        return ComputeEncodeBatch(*encoder, batch);
                      }));
     model->scheduler = scheduler.get();
+    model->tokenize_cpu_seconds = &metrics.TokenizeCpuSeconds(model->name);
     server->schedulers_.push_back(std::move(scheduler));
   }
   server->registry_ = std::make_unique<ModelRegistry>(

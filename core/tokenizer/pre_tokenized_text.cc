@@ -132,4 +132,12 @@ void PreTokenizedText::NormalizeEach(
   }
 }
 
+void SplitOnChars(PreTokenizedText* text, bool (*is_match)(char32_t),
+                  SplitBehavior behavior) {
+  text->SplitEach([&](NormalizedText normalized) {
+    return SplitByMatches(
+        normalized, FindCharMatches(normalized.get(), is_match), behavior);
+  });
+}
+
 }  // namespace attnserve::core::tokenizers

@@ -65,6 +65,11 @@ struct PreTokenizedText {
   void NormalizeEach(const std::function<void(NormalizedText*)>& fn);
 };
 
+// Splits every split without tokens at the characters `is_match` accepts,
+// per `behavior`.
+void SplitOnChars(PreTokenizedText* text, bool (*is_match)(char32_t),
+                  SplitBehavior behavior);
+
 }  // namespace attnserve::core::tokenizers
 
 #endif  // ATTNSERVE_CORE_TOKENIZER_PRE_TOKENIZED_TEXT_H_

@@ -1,13 +1,81 @@
 #include "core/tokenizer/regex.h"
 
+#include <cctype>
+#include <cstddef>
 #include <mutex>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/tokenizer/unicode.h"
 #include "oniguruma.h"
 
 namespace attnserve::core::tokenizers {
+namespace {
+
+#include "core/tokenizer/unicode_properties.inc"
+
+// The bracket class of HF's ranges for the property named `name` (as in
+// \p{name}), or "" when unicode_properties.inc does not have it.
+std::string PropertyClass(std::string_view name, bool negated) {
+  std::string key;
+  for (char c : name) {
+    if (c != ' ' && c != '_' && c != '-') {
+      key.push_back(
+          static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  for (const UnicodeProperty& property : kUnicodeProperties) {
+    for (absl::string_view alias : absl::StrSplit(property.names, ' ')) {
+      if (alias != key) continue;
+      std::string out = negated ? "[^" : "[";
+      for (size_t i = 0; i < property.count; ++i) {
+        const char32_t first = property.ranges[2 * i];
+        const char32_t last = property.ranges[2 * i + 1];
+        absl::StrAppend(&out, "\\x{", absl::Hex(first), "}");
+        if (last != first) absl::StrAppend(&out, "-\\x{", absl::Hex(last), "}");
+      }
+      return out + "]";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string WithHfUnicodeProperties(std::string_view pattern) {
+  std::string out;
+  out.reserve(pattern.size());
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '\\' || i + 1 >= pattern.size()) {
+      out.push_back(pattern[i]);
+      continue;
+    }
+    const char kind = pattern[i + 1];
+    const size_t close = pattern.find('}', i);
+    if ((kind == 'p' || kind == 'P') && i + 2 < pattern.size() &&
+        pattern[i + 2] == '{' && close != std::string_view::npos) {
+      std::string_view name = pattern.substr(i + 3, close - (i + 3));
+      bool negated = kind == 'P';
+      if (!name.empty() && name.front() == '^') {
+        negated = !negated;
+        name.remove_prefix(1);
+      }
+      if (std::string expanded = PropertyClass(name, negated);
+          !expanded.empty()) {
+        out += expanded;
+        i = close;
+        continue;
+      }
+    }
+    // Any other escape (\\, \x{...}, an unknown property) is kept as is.
+    out.push_back(pattern[i]);
+    out.push_back(pattern[++i]);
+  }
+  return out;
+}
+
 namespace {
 
 void InitializeOnce() {
@@ -39,10 +107,11 @@ std::pair<ptrdiff_t, ptrdiff_t> SearchFrom(OnigRegex regex,
 absl::StatusOr<std::shared_ptr<const Regex>> Regex::Create(
     std::string_view pattern) {
   InitializeOnce();
+  const std::string expanded = WithHfUnicodeProperties(pattern);
   OnigRegex regex = nullptr;
   OnigErrorInfo error_info;
-  const int r = onig_new(&regex, Bytes(pattern),
-                         Bytes(pattern) + pattern.size(), ONIG_OPTION_NONE,
+  const int r = onig_new(&regex, Bytes(expanded),
+                         Bytes(expanded) + expanded.size(), ONIG_OPTION_NONE,
                          ONIG_ENCODING_UTF8, ONIG_SYNTAX_RUBY, &error_info);
   if (r != ONIG_NORMAL) {
     OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];

@@ -23,9 +23,18 @@ namespace attnserve::core::tokenizers {
 inline constexpr char kRustWordClass[] =
     R"(\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D})";
 
+// `pattern` with each \p{X}, \P{X} and \p{^X} whose X is a general category
+// of unicode_properties.inc (L, Lu, Ll, Lt, Lm, Lo, M, Mn, Mc, Me, N, Nd, Nl,
+// No, P, Pc, S, or their long names) or Alphabetic replaced by a bracket class
+// of the code points HF's Oniguruma (Unicode 16.0) gives it: Debian's
+// libonig has older tables (Unicode 14.0). Other properties (scripts, Z, C,
+// the P and S subcategories) and \w, \d, \s keep libonig's tables.
+std::string WithHfUnicodeProperties(std::string_view pattern);
+
 class Regex {
  public:
   // INVALID_ARGUMENT with Oniguruma's message when `pattern` does not compile.
+  // Properties as WithHfUnicodeProperties.
   static absl::StatusOr<std::shared_ptr<const Regex>> Create(
       std::string_view pattern);
   // A pattern matching `literal` exactly (HF's regex::escape of a string

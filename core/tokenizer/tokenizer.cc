@@ -6,7 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/tokenizer/decoders/decoders.h"
+#include "core/tokenizer/decoders/wordpiece.h"
 #include "core/tokenizer/unicode.h"
 
 namespace attnserve::core::tokenizers {

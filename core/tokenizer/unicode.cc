@@ -23,16 +23,27 @@ utf8proc_category_t Category(char32_t cp) {
   return utf8proc_category(static_cast<utf8proc_int32_t>(cp));
 }
 
+// HF's tables are of an older Unicode (unicode_differences.inc): marks newer
+// than them have the combining class 0, and characters newer than them do
+// not decompose (nor are they composed).
 int CombiningClass(char32_t cp) {
+  if (cp < 0x300) return 0;
+  if (Contains(kRustNoCombiningClass, cp)) return 0;
   return utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))
       ->combining_class;
+}
+
+bool Decomposes(char32_t cp, bool compatible) {
+  return compatible ? !Contains(kRustNoCompatDecomposition, cp)
+                    : !Contains(kRustNoDecomposition, cp);
 }
 
 // The primary composite of (a, b), as unicode-normalization's compose().
 std::optional<char32_t> Compose(char32_t a, char32_t b) {
   utf8proc_int32_t pair[2] = {static_cast<utf8proc_int32_t>(a),
                               static_cast<utf8proc_int32_t>(b)};
-  if (utf8proc_normalize_utf32(pair, 2, UTF8PROC_COMPOSE) != 1) {
+  if (utf8proc_normalize_utf32(pair, 2, UTF8PROC_COMPOSE) != 1 ||
+      !Decomposes(static_cast<char32_t>(pair[0]), /*compatible=*/false)) {
     return std::nullopt;
   }
   return static_cast<char32_t>(pair[0]);
@@ -68,7 +79,7 @@ std::vector<CharChange> Decompose(std::string_view text, bool compatible) {
     utf8proc_ssize_t n = utf8proc_decompose_char(
         static_cast<utf8proc_int32_t>(cp), decomposed,
         sizeof(decomposed) / sizeof(decomposed[0]), options, &boundclass);
-    if (n <= 0 || n > 32) {
+    if (n <= 0 || n > 32 || (cp >= 0x300 && !Decomposes(cp, compatible))) {
       decomposed[0] = static_cast<utf8proc_int32_t>(cp);
       n = 1;
     }
@@ -92,7 +103,7 @@ std::vector<CharChange> Recompose(const std::vector<CharChange>& decomposed) {
   std::vector<CharChange> out;
   out.reserve(decomposed.size());
   std::optional<CharChange> composee;
-  std::optional<int> last_ccc;
+  int last_ccc = -1;  // -1: no mark since the composee
   std::vector<CharChange> buffer;
   for (const CharChange& item : decomposed) {
     const char32_t ch = item.first;
@@ -106,7 +117,7 @@ std::vector<CharChange> Recompose(const std::vector<CharChange>& decomposed) {
       continue;
     }
     const CharChange k = *composee;
-    if (!last_ccc) {
+    if (last_ccc < 0) {
       if (std::optional<char32_t> r = Compose(k.first, ch)) {
         composee = CharChange(*r, k.second + item.second - 1);
         continue;
@@ -120,10 +131,10 @@ std::vector<CharChange> Recompose(const std::vector<CharChange>& decomposed) {
       last_ccc = ch_class;
       continue;
     }
-    if (*last_ccc >= ch_class) {
+    if (last_ccc >= ch_class) {
       if (ch_class == 0) {
         composee = item;
-        last_ccc.reset();
+        last_ccc = -1;
         out.push_back(k);
         out.insert(out.end(), buffer.begin(), buffer.end());
         buffer.clear();
@@ -175,6 +186,16 @@ size_t Utf8Length(char32_t cp) {
   if (cp < 0x800) return 2;
   if (cp < 0x10000) return 3;
   return 4;
+}
+
+std::vector<char32_t> CodePoints(std::string_view text) {
+  std::vector<char32_t> chars;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t length = 0;
+    chars.push_back(DecodeUtf8(text, pos, &length));
+    pos += length;
+  }
+  return chars;
 }
 
 void AppendUtf8(char32_t cp, std::string* out) {
@@ -333,6 +354,19 @@ bool IsNormalizationIdentity(std::string_view text, UnicodeForm form) {
   return true;
 }
 
+namespace {
+
+// GraphemeBreakProperty.txt gives these unassigned, default-ignorable code
+// points the class Control (HF's unicode-segmentation does too); utf8proc
+// gives every unassigned code point the class Other.
+bool IsUnassignedControl(char32_t cp) {
+  return cp == 0x2065 || (cp >= 0xFFF0 && cp <= 0xFFF8) || cp == 0xE0000 ||
+         (cp >= 0xE0002 && cp <= 0xE001F) || (cp >= 0xE0080 && cp <= 0xE00FF) ||
+         (cp >= 0xE01F0 && cp <= 0xE0FFF);
+}
+
+}  // namespace
+
 std::vector<size_t> GraphemeLengths(std::string_view text) {
   std::vector<size_t> lengths;
   utf8proc_int32_t state = 0;
@@ -341,9 +375,13 @@ std::vector<size_t> GraphemeLengths(std::string_view text) {
   for (size_t pos = 0; pos < text.size();) {
     size_t length = 0;
     const char32_t cp = DecodeUtf8(text, pos, &length);
-    if (pos > 0 && utf8proc_grapheme_break_stateful(
-                       static_cast<utf8proc_int32_t>(previous),
-                       static_cast<utf8proc_int32_t>(cp), &state)) {
+    // GB4, GB5: a break after and before a Control.
+    const bool control =
+        IsUnassignedControl(previous) || IsUnassignedControl(cp);
+    if (pos > 0 && (utf8proc_grapheme_break_stateful(
+                        static_cast<utf8proc_int32_t>(previous),
+                        static_cast<utf8proc_int32_t>(cp), &state) ||
+                    control)) {
       lengths.push_back(pos - cluster_start);
       cluster_start = pos;
     }

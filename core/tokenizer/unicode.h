@@ -18,6 +18,8 @@ namespace attnserve::core::tokenizers {
 // its byte length in *length.
 char32_t DecodeUtf8(std::string_view text, size_t pos, size_t* length);
 void AppendUtf8(char32_t cp, std::string* out);
+// The code points of `text` (valid UTF-8 assumed).
+std::vector<char32_t> CodePoints(std::string_view text);
 size_t Utf8Length(char32_t cp);
 // Byte offset of the first invalid UTF-8 sequence, or -1.
 int64_t FirstInvalidUtf8(std::string_view text);

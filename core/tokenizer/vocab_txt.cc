@@ -5,11 +5,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "core/tokenizer/decoders/decoders.h"
+#include "core/tokenizer/decoders/wordpiece.h"
 #include "core/tokenizer/models/wordpiece.h"
 #include "core/tokenizer/normalizers/bert.h"
 #include "core/tokenizer/post_processors/template.h"
-#include "core/tokenizer/pre_tokenizers/simple.h"
+#include "core/tokenizer/pre_tokenizers/bert.h"
 
 namespace attnserve::core::tokenizers {
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "server/infer/tasks.h"
+#include "server/infer/tokenize.h"
 
 namespace attnserve::server {
 namespace {
@@ -38,12 +39,16 @@ absl::StatusOr<PreparedSequences> PrepareSequences(
   bool any_type = false;
   for (size_t i = 0; i < firsts.size(); ++i) {
     const std::string_view a(firsts[i].data(), firsts[i].size());
-    absl::StatusOr<core::tokenizers::Encoding> encoding =
-        seconds.empty()
-            ? model.tokenizer->Encode(a, options)
-            : model.tokenizer->EncodePair(
-                  a, std::string_view(seconds[i].data(), seconds[i].size()),
-                  options);
+    absl::StatusOr<core::tokenizers::Encoding> encoding;
+    {
+      TokenizeCpuTimer timer(model);
+      encoding =
+          seconds.empty()
+              ? model.tokenizer->Encode(a, options)
+              : model.tokenizer->EncodePair(
+                    a, std::string_view(seconds[i].data(), seconds[i].size()),
+                    options);
+    }
     const absl::string_view field =
         seconds.empty() ? first_field : second_field;
     if (!encoding.ok()) return Named(field, i, encoding.status());

@@ -1,5 +1,7 @@
 #include "server/infer/tokenize.h"
 
+#include <ctime>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -11,7 +13,24 @@ absl::Status Named(absl::string_view field, const absl::Status& status) {
                       absl::StrCat(field, ": ", status.message()));
 }
 
+double ThreadCpuSeconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * now.tv_nsec;
+}
+
 }  // namespace
+
+TokenizeCpuTimer::TokenizeCpuTimer(const ServedModel& model)
+    : counter_(model.tokenize_cpu_seconds) {
+  if (counter_ != nullptr) start_seconds_ = ThreadCpuSeconds();
+}
+
+TokenizeCpuTimer::~TokenizeCpuTimer() {
+  if (counter_ != nullptr) {
+    counter_->Increment(ThreadCpuSeconds() - start_seconds_);
+  }
+}
 
 absl::StatusOr<std::vector<Tokenization>> TokenizeTexts(
     const ServedModel& model, absl::Span<const absl::string_view> texts,
@@ -25,8 +44,12 @@ absl::StatusOr<std::vector<Tokenization>> TokenizeTexts(
   std::vector<Tokenization> result;
   result.reserve(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
-    absl::StatusOr<core::tokenizers::Encoding> encoding = tokenizer.Encode(
-        std::string_view(texts[i].data(), texts[i].size()), options);
+    absl::StatusOr<core::tokenizers::Encoding> encoding;
+    {
+      TokenizeCpuTimer timer(model);
+      encoding = tokenizer.Encode(
+          std::string_view(texts[i].data(), texts[i].size()), options);
+    }
     if (!encoding.ok()) {
       return Named(absl::StrCat("texts[", i, "]"), encoding.status());
     }
@@ -49,8 +72,12 @@ absl::StatusOr<core::tokenizers::Encoding> EncodeText(const ServedModel& model,
                                                       size_t max_length) {
   core::tokenizers::EncodeOptions options;
   options.max_length = max_length;
-  absl::StatusOr<core::tokenizers::Encoding> encoding = model.tokenizer->Encode(
-      std::string_view(text.data(), text.size()), options);
+  absl::StatusOr<core::tokenizers::Encoding> encoding;
+  {
+    TokenizeCpuTimer timer(model);
+    encoding = model.tokenizer->Encode(
+        std::string_view(text.data(), text.size()), options);
+  }
   if (!encoding.ok()) return Named(field, encoding.status());
   return encoding;
 }

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/tokenizer/encoding.h"
+#include "prometheus/counter.h"
 #include "server/runtime/model_registry.h"
 
 namespace attnserve::server {
@@ -24,6 +25,20 @@ struct TokenPiece {
   bool special = false;
 };
 using Tokenization = std::vector<TokenPiece>;
+
+// Adds the calling thread's CPU time from construction to destruction to
+// model.tokenize_cpu_seconds (when set): put one around each tokenizer call.
+class TokenizeCpuTimer {
+ public:
+  explicit TokenizeCpuTimer(const ServedModel& model);
+  ~TokenizeCpuTimer();
+  TokenizeCpuTimer(const TokenizeCpuTimer&) = delete;
+  TokenizeCpuTimer& operator=(const TokenizeCpuTimer&) = delete;
+
+ private:
+  prometheus::Counter* const counter_;
+  double start_seconds_ = 0;
+};
 
 // The model's tokenization of each text; errors name the text (`texts[2]`).
 // An empty list is INVALID_ARGUMENT.

@@ -155,6 +155,11 @@ Metrics::Metrics()
                   .Name("attnserve_tokens_total")
                   .Help("tokens computed")
                   .Register(*registry_)),
+      tokenize_cpu_seconds_(
+          prometheus::BuildCounter()
+              .Name("attnserve_tokenize_cpu_seconds_total")
+              .Help("CPU time of the calling threads spent tokenizing texts")
+              .Register(*registry_)),
       shed_(prometheus::BuildCounter()
                 .Name("attnserve_shed_total")
                 .Help("sequences refused or dropped before compute, by reason")
@@ -215,6 +220,10 @@ prometheus::Histogram& Metrics::BatchTokens(const std::string& model) {
 
 prometheus::Counter& Metrics::Tokens(const std::string& model) {
   return tokens_.Add({{"model", model}});
+}
+
+prometheus::Counter& Metrics::TokenizeCpuSeconds(const std::string& model) {
+  return tokenize_cpu_seconds_.Add({{"model", model}});
 }
 
 prometheus::Counter& Metrics::Shed(const std::string& model,

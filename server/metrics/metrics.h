@@ -39,6 +39,9 @@ class Metrics {
   prometheus::Histogram& BatchSize(const std::string& model);
   prometheus::Histogram& BatchTokens(const std::string& model);
   prometheus::Counter& Tokens(const std::string& model);
+  // attnserve_tokenize_cpu_seconds_total{model}: CPU time the gRPC threads
+  // spent in the model's tokenizer (Encode, EncodePair).
+  prometheus::Counter& TokenizeCpuSeconds(const std::string& model);
   prometheus::Counter& Shed(const std::string& model,
                             const std::string& reason);
   // attnserve_model_info{model,architecture} = 1 for each served model.
@@ -60,6 +63,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Histogram>& batch_tokens_;
   prometheus::Family<prometheus::Counter>& tokens_;
+  prometheus::Family<prometheus::Counter>& tokenize_cpu_seconds_;
   prometheus::Family<prometheus::Counter>& shed_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   std::unique_ptr<prometheus::Exposer> exposer_;

@@ -13,6 +13,7 @@
 #include "core/model/heads/classifier_head.h"
 #include "core/model/heads/masked_lm_head.h"
 #include "core/tokenizer/tokenizer.h"
+#include "prometheus/counter.h"
 #include "server/scheduling/scheduler.h"
 
 namespace attnserve::server {
@@ -47,6 +48,9 @@ struct ServedModel {
   std::string default_prompt_name;
   // The model's dynamic batching scheduler (set by the server before serving).
   Scheduler* scheduler = nullptr;
+  // Where the CPU time spent tokenizing is added, in seconds (set by the
+  // server before serving; null: not counted).
+  prometheus::Counter* tokenize_cpu_seconds = nullptr;
 };
 
 // Parses a --model value: "NAME=DIR", or "demo" (the built-in demo model,

@@ -130,6 +130,11 @@ class LoadTest(unittest.TestCase):
         tokens = sum(r.total_tokens for _, r in together)
         self.assertEqual(metric(after, "attnserve_tokens_total", model="demo") -
                          metric(before, "attnserve_tokens_total", model="demo"), tokens)
+        # The tokenizer's CPU time is counted: 64 texts of 6..60 words take well over 1 us.
+        tokenize_cpu = (metric(after, "attnserve_tokenize_cpu_seconds_total", model="demo") -
+                        metric(before, "attnserve_tokenize_cpu_seconds_total", model="demo"))
+        self.assertGreater(tokenize_cpu, 1e-6)
+        self.assertLess(tokenize_cpu, 1.0 * SLOWDOWN)
 
     def test_short_deadlines_under_load_are_dropped_not_computed(self):
         before = self.scrape()

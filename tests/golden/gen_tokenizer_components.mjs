@@ -85,6 +85,20 @@ const corpus = [
   'ابجد هوز عربي',
   'हिन्दी भाषा',
   '▁already▁meta space',
+  // Newer than HF's normalization tables (unicode_differences.inc): not
+  // decomposed (U+32FF, U+A7F2, U+10781, U+1FBF1; U+11938 and U+11935
+  // U+11930 not composed), marks of combining class 0 (U+1DFA, U+08CA).
+  // All older than Debian's Oniguruma tables (Unicode 14), which the
+  // Whitespace pre-tokenizer's \w uses.
+  'reiwa \u32FF \uA7F2 \u{10781}\u{1FBF1} \u{11938} \u{11935}\u{11930}',
+  'a\u0301\u1DFA\u0323 o\u08CA\u0301\u0323 e\u0323\u0301',
+  // Letters, digits and marks of Unicode 15.0-16.0 (HF's regexes have them,
+  // Debian's Oniguruma does not; unicode_properties.inc): U+16D6B, U+11F04,
+  // U+1E4F1, U+1E030, U+0897.
+  '\u{16D6B}\u30D9 \u{11F04}x \u{1E4F1}\u{1E030} a\u0897b',
+  // Unassigned default-ignorable code points are grapheme Controls (U+E0013
+  // ends a grapheme: sentencepiece's charsmap then maps U+0340 U+FE00 as one).
+  'a\u{E0013}\u0340\uFE00 b\u{E0013}\u0301c \u2065\u0301',
 ];
 
 const pairs = [

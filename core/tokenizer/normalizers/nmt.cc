@@ -1,10 +1,5 @@
 #include "core/tokenizer/normalizers/nmt.h"
 
-#include <string>
-#include <vector>
-
-#include "core/tokenizer/pre_tokenizers/byte_level.h"
-
 namespace attnserve::core::tokenizers {
 
 void NmtNormalizer::Normalize(NormalizedText* text) const {
@@ -34,24 +29,6 @@ void NmtNormalizer::Normalize(NormalizedText* text) const {
         return c;
     }
   });
-}
-
-void ByteLevelNormalizer::Normalize(NormalizedText* text) const {
-  if (text->empty()) return;
-  const auto& alphabet = ByteLevelAlphabet();
-  const std::string& s = text->get();
-  std::vector<CharChange> changes;
-  changes.reserve(s.size());
-  for (size_t pos = 0; pos < s.size();) {
-    size_t length = 0;
-    DecodeUtf8(s, pos, &length);
-    for (size_t i = 0; i < length; ++i) {
-      changes.emplace_back(alphabet[static_cast<unsigned char>(s[pos + i])],
-                           i > 0 ? 1 : 0);
-    }
-    pos += length;
-  }
-  text->Transform(changes, 0);
 }
 
 }  // namespace attnserve::core::tokenizers

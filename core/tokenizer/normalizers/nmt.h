@@ -13,13 +13,6 @@ class NmtNormalizer final : public Normalizer {
   void Normalize(NormalizedText* text) const override;
 };
 
-// ByteLevel normalizer: each byte of the text as its byte-level alphabet
-// character (as the ByteLevel pre-tokenizer does after splitting).
-class ByteLevelNormalizer final : public Normalizer {
- public:
-  void Normalize(NormalizedText* text) const override;
-};
-
 }  // namespace attnserve::core::tokenizers
 
 #endif  // ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_NMT_H_

@@ -18,14 +18,6 @@ class StripNormalizer final : public Normalizer {
   bool right_;
 };
 
-// StripAccents: drops combining marks (Mn, Mc, Me); usually after NFD.
-class StripAccentsNormalizer final : public Normalizer {
- public:
-  void Normalize(NormalizedText* text) const override {
-    text->Filter([](char32_t c) { return !IsCombiningMark(c); });
-  }
-};
-
 }  // namespace attnserve::core::tokenizers
 
 #endif  // ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_STRIP_H_

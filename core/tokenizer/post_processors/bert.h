@@ -1,19 +1,13 @@
 #ifndef ATTNSERVE_CORE_TOKENIZER_POST_PROCESSORS_BERT_H_
 #define ATTNSERVE_CORE_TOKENIZER_POST_PROCESSORS_BERT_H_
 
-#include <cstdint>
-#include <string>
+#include <cstddef>
 #include <utility>
 #include <vector>
 
 #include "core/tokenizer/post_processors/post_processor.h"
 
 namespace attnserve::core::tokenizers {
-
-struct SpecialToken {
-  std::string token;
-  int32_t id = 0;
-};
 
 // BertProcessing: [CLS] A [SEP] and [CLS] A [SEP] B [SEP]; type ids 0 up to
 // the first [SEP], then 1.
@@ -28,27 +22,6 @@ class BertPostProcessor final : public PostProcessor {
  private:
   SpecialToken sep_;
   SpecialToken cls_;
-};
-
-// RobertaProcessing: <s> A </s> and <s> A </s></s> B </s>, every type id 0;
-// trim_offsets trims as the ByteLevel post-processor.
-class RobertaPostProcessor final : public PostProcessor {
- public:
-  RobertaPostProcessor(SpecialToken sep, SpecialToken cls, bool trim_offsets,
-                       bool add_prefix_space)
-      : sep_(std::move(sep)),
-        cls_(std::move(cls)),
-        trim_offsets_(trim_offsets),
-        add_prefix_space_(add_prefix_space) {}
-  size_t AddedTokens(bool is_pair) const override { return is_pair ? 4 : 2; }
-  absl::Status ProcessParts(std::vector<EncodingPart>* parts,
-                            bool add_special_tokens) const override;
-
- private:
-  SpecialToken sep_;
-  SpecialToken cls_;
-  bool trim_offsets_;
-  bool add_prefix_space_;
 };
 
 }  // namespace attnserve::core::tokenizers

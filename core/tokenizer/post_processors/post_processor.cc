@@ -16,4 +16,8 @@ EncodingPart SpecialPart(const std::vector<int32_t>& ids,
   return part;
 }
 
+EncodingPart SpecialPart(const SpecialToken& token, uint32_t type_id) {
+  return SpecialPart({token.id}, {token.token}, type_id);
+}
+
 }  // namespace attnserve::core::tokenizers

@@ -6,6 +6,8 @@
 // trimming.
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,10 +35,18 @@ class PostProcessor {
                                     bool add_special_tokens) const = 0;
 };
 
+// A special token and its id, as BertProcessing's and RobertaProcessing's
+// "sep" / "cls".
+struct SpecialToken {
+  std::string token;
+  int32_t id = 0;
+};
+
 // A run of special tokens as one part (type id `type_id`, offsets 0, 0).
 EncodingPart SpecialPart(const std::vector<int32_t>& ids,
                          const std::vector<std::string>& tokens,
                          uint32_t type_id);
+EncodingPart SpecialPart(const SpecialToken& token, uint32_t type_id);
 
 }  // namespace attnserve::core::tokenizers
 

@@ -53,22 +53,24 @@ void ByteLevelPreTokenizer::PreTokenize(PreTokenizedText* text) const {
                           FindRegexMatches(*regex_, normalized.get()),
                           SplitBehavior::kIsolated);
   });
+  text->NormalizeEach(ToByteLevel);
+}
+
+void ToByteLevel(NormalizedText* text) {
   const auto& alphabet = ByteLevelAlphabet();
-  text->NormalizeEach([&](NormalizedText* normalized) {
-    const std::string& s = normalized->get();
-    std::vector<CharChange> changes;
-    changes.reserve(s.size());
-    for (size_t pos = 0; pos < s.size();) {
-      size_t length = 0;
-      DecodeUtf8(s, pos, &length);
-      for (size_t i = 0; i < length; ++i) {
-        changes.emplace_back(alphabet[static_cast<unsigned char>(s[pos + i])],
-                             i > 0 ? 1 : 0);
-      }
-      pos += length;
+  const std::string& s = text->get();
+  std::vector<CharChange> changes;
+  changes.reserve(s.size());
+  for (size_t pos = 0; pos < s.size();) {
+    size_t length = 0;
+    DecodeUtf8(s, pos, &length);
+    for (size_t i = 0; i < length; ++i) {
+      changes.emplace_back(alphabet[static_cast<unsigned char>(s[pos + i])],
+                           i > 0 ? 1 : 0);
     }
-    normalized->Transform(changes, 0);
-  });
+    pos += length;
+  }
+  text->Transform(changes, 0);
 }
 
 }  // namespace attnserve::core::tokenizers

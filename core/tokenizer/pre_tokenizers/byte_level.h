@@ -13,6 +13,9 @@ namespace attnserve::core::tokenizers {
 const std::array<char32_t, 256>& ByteLevelAlphabet();
 // The byte a byte-level character stands for, or -1.
 int ByteLevelByte(char32_t c);
+// Every byte of `text` as its alphabet character: the first byte's replaces
+// the original character, the others are inserted after it.
+void ToByteLevel(NormalizedText* text);
 
 // ByteLevel: optionally a ' ' before a split not starting with one; then
 // (use_regex) GPT-2's split pattern, isolated; then every byte of each split

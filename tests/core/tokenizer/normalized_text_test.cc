@@ -121,6 +121,46 @@ TEST(RegexTest, EscapeMatchesLiterally) {
   EXPECT_FALSE(Regex::Create("(").ok());
 }
 
+// The matches of `pattern` in `text` as substrings.
+std::vector<std::string> Matches(const std::string& pattern,
+                                 const std::string& text) {
+  absl::StatusOr<std::shared_ptr<const Regex>> regex = Regex::Create(pattern);
+  EXPECT_TRUE(regex.ok()) << pattern << ": " << regex.status();
+  std::vector<std::string> out;
+  if (!regex.ok()) return out;
+  for (const auto& [start, end] : (*regex)->FindAll(text)) {
+    if (end > start) out.push_back(text.substr(start, end - start));
+  }
+  return out;
+}
+
+TEST(RegexTest, GeneralCategoriesAreThoseOfHuggingFacesOniguruma) {
+  // U+16D6B KIRAT RAI SIGN VIRAMA (Lm, Unicode 16.0), U+11F04 KAWI LETTER A
+  // (Lo, 15.0), U+1E4F1 NAG MUNDARI DIGIT ONE (Nd, 15.0): Debian's libonig
+  // (Unicode 14.0) has none of them; HF's Oniguruma (16.0) has all three.
+  const std::string kirat = "\U00016D6B", kawi = "\U00011F04",
+                    digit = "\U0001E4F1", katakana = "\u30D9";
+  EXPECT_EQ(Matches(R"(\p{L}+)", kirat + katakana + " " + kawi),
+            (std::vector<std::string>{kirat + katakana, kawi}));
+  EXPECT_EQ(Matches(R"(\p{Letter}+)", kirat),
+            (std::vector<std::string>{kirat}));
+  EXPECT_EQ(Matches(R"(\p{modifier_letter})", "a" + kirat),
+            (std::vector<std::string>{kirat}));
+  EXPECT_EQ(Matches(R"(\p{N}\p{Nd})", digit + digit),
+            (std::vector<std::string>{digit + digit}));
+  // Negated: \P{L}, \p{^L}; inside a bracket (GPT-2's pattern).
+  EXPECT_TRUE(Matches(R"(\P{L})", kirat).empty());
+  EXPECT_TRUE(Matches(R"(\p{^L})", kirat).empty());
+  EXPECT_EQ(Matches(R"( ?[^\s\p{L}\p{N}]+)", "x" + kirat + "!? " + digit),
+            (std::vector<std::string>{"!?"}));
+  // Escaped backslashes stay literal; other properties keep libonig's tables.
+  EXPECT_EQ(Matches(R"(\\p{L})", R"(a\p{L}b)"),
+            (std::vector<std::string>{R"(\p{L})"}));
+  EXPECT_EQ(Matches(R"(\p{Han}+)", "a中文b"),
+            (std::vector<std::string>{"中文"}));
+  EXPECT_EQ(WithHfUnicodeProperties(R"(\p{Xyz}\w)"), R"(\p{Xyz}\w)");
+}
+
 TEST(SplitByMatchesTest, BehaviorsAsHuggingFace) {
   const NormalizedText text("a-b--c");
   auto pieces = [&](SplitBehavior behavior) {

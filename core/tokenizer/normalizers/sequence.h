@@ -1,5 +1,5 @@
-#ifndef ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_UTILS_H_
-#define ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_UTILS_H_
+#ifndef ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_SEQUENCE_H_
+#define ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_SEQUENCE_H_
 
 #include <memory>
 #include <utility>
@@ -8,12 +8,6 @@
 #include "core/tokenizer/normalizers/normalizer.h"
 
 namespace attnserve::core::tokenizers {
-
-// Lowercase: Rust's per-character to_lowercase (ΟΔΟΣ -> οδοσ).
-class LowercaseNormalizer final : public Normalizer {
- public:
-  void Normalize(NormalizedText* text) const override { text->Lowercase(); }
-};
 
 // Sequence: each normalizer in order.
 class SequenceNormalizer final : public Normalizer {
@@ -31,4 +25,4 @@ class SequenceNormalizer final : public Normalizer {
 
 }  // namespace attnserve::core::tokenizers
 
-#endif  // ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_UTILS_H_
+#endif  // ATTNSERVE_CORE_TOKENIZER_NORMALIZERS_SEQUENCE_H_

@@ -16,6 +16,11 @@ namespace attnserve::server {
 // The same code and message as a gRPC status.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// The context's default reactor, already finished with `status`: for a unary
+// call that ends before any work is queued (e.g. an unknown model).
+grpc::ServerUnaryReactor* FinishedReactor(grpc::CallbackServerContext* context,
+                                          const absl::Status& status);
+
 // The call's deadline as absl::Time (InfiniteFuture when it has none).
 absl::Time CallDeadline(const grpc::CallbackServerContext& context);
 

@@ -460,11 +460,7 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Rerank(
     v1::RerankResponse* response) {
   absl::StatusOr<std::shared_ptr<const ServedModel>> model =
       registry_->Lookup(request->model());
-  if (!model.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(model.status()));
-    return reactor;
-  }
+  if (!model.ok()) return FinishedReactor(context, model.status());
   auto rerank = std::make_shared<RerankRequest>();
   rerank->query = request->query();
   rerank->texts.assign(request->texts().begin(), request->texts().end());
@@ -500,11 +496,7 @@ grpc::ServerUnaryReactor* EncoderServiceImpl::Classify(
     v1::ClassifyResponse* response) {
   absl::StatusOr<std::shared_ptr<const ServedModel>> model =
       registry_->Lookup(request->model());
-  if (!model.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(model.status()));
-    return reactor;
-  }
+  if (!model.ok()) return FinishedReactor(context, model.status());
   auto classify = std::make_shared<ClassifyRequest>();
   classify->texts.assign(request->texts().begin(), request->texts().end());
   classify->text_pairs.assign(request->text_pairs().begin(),
